@@ -1,0 +1,1 @@
+"""Chip drivers. Drivers talk to their bus only through the interfaces in `drivers.hal`."""
