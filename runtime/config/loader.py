@@ -1,0 +1,84 @@
+"""Reading and validating device config files; every problem is reported by its path."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..errors import UsageError
+from .models import DeviceConfig, duplicate_id_problems
+
+DEFAULTS_DIR = Path(__file__).resolve().parent / "defaults"
+
+
+class ConfigError(UsageError):
+    """An invalid config: `problems` lists every error as 'path: message'."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        listed = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"{source}: invalid config ({len(problems)} problems):\n{listed}")
+
+
+def default_config_path(board: str) -> Path:
+    """The config shipped for a board (the `sim` board's monitors the simulated plant)."""
+    return DEFAULTS_DIR / f"{board}.toml"
+
+
+def load_config(path: str | Path) -> DeviceConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), ["no such file"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), [f"cannot be read ({exc})"]) from None
+    return parse_config(text, str(path))
+
+
+def parse_config(text: str, source: str = "config") -> DeviceConfig:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, [f"not valid TOML: {exc}"]) from None
+    return validate_config(data, source)
+
+
+def validate_config(data: dict[str, Any], source: str = "config") -> DeviceConfig:
+    problems = duplicate_id_problems(data)
+    try:
+        config = DeviceConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = format_validation_errors(exc) + problems
+    else:
+        if not problems:
+            return config
+    raise ConfigError(source, problems)
+
+
+def format_validation_errors(exc: ValidationError) -> list[str]:
+    """pydantic errors as `machines[1].sensors[0].frame_length: message` lines."""
+    problems: list[str] = []
+    for error in exc.errors(include_url=False):
+        path = format_path(error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown setting (check the spelling)"
+        problems.append(f"{path}: {message}" if path else message)
+    return problems
+
+
+def format_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("function-after", "function-before") or "[" in str(part):
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out

@@ -1,0 +1,204 @@
+"""Cooperative scheduler: periodic tasks with priorities and deadline accounting.
+
+Tasks are plain functions that run to completion quickly (a FIFO drain, one frame's analysis)
+and are released every `period` seconds of the injected clock. The same scheduler runs
+
+- in real time as a task of the device's asyncio loop (`run_realtime`), yielding to the loop
+  between tasks so the network front ends keep serving, and
+- in virtual time (`run_until`), jumping the clock from release to release as fast as the CPU
+  allows; the order of runs depends only on the task set, so a seeded simulation repeats
+  bit for bit.
+
+Deadlines are implicit (a run must end before the next release). A run that ends later is a
+deadline miss; releases skipped because the task fell a whole period behind count as misses
+too, and are not run in a burst afterwards (a FIFO drain catches up by itself).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from drivers.hal import Clock
+
+
+@dataclass
+class TaskStats:
+    runs: int = 0
+    deadline_misses: int = 0
+    skipped_releases: int = 0
+    errors: int = 0
+    total_runtime: float = 0.0
+    max_runtime: float = 0.0
+    max_lateness: float = 0.0
+    last_error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "runs": self.runs,
+            "deadline_misses": self.deadline_misses,
+            "skipped_releases": self.skipped_releases,
+            "errors": self.errors,
+            "mean_runtime_s": self.total_runtime / self.runs if self.runs else 0.0,
+            "max_runtime_s": self.max_runtime,
+            "max_lateness_s": self.max_lateness,
+            "last_error": self.last_error,
+        }
+
+
+@dataclass
+class PeriodicTask:
+    name: str
+    period: float
+    func: Callable[[], object]
+    priority: int = 0  # higher runs first when several tasks are due at once
+    next_release: float = 0.0
+    stats: TaskStats = field(default_factory=TaskStats)
+    order: int = 0  # insertion order, the last tie-breaker (keeps runs deterministic)
+
+
+class Scheduler:
+    """Runs periodic tasks against an injected clock (see module docstring)."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        on_error: Callable[[str, BaseException], None] | None = None,
+        on_watchdog: Callable[[str, float], None] | None = None,
+        watchdog_timeout: float = 5.0,
+    ) -> None:
+        self.clock = clock
+        self.tasks: list[PeriodicTask] = []
+        self._on_error = on_error
+        self._on_watchdog = on_watchdog
+        self.watchdog_timeout = watchdog_timeout
+        self._running: tuple[str, float] | None = None  # (task, wall start) for the watchdog
+        self._watchdog_reported: set[tuple[str, float]] = set()
+
+    def add(
+        self,
+        name: str,
+        period: float,
+        func: Callable[[], object],
+        priority: int = 0,
+        offset: float = 0.0,
+    ) -> PeriodicTask:
+        if not period > 0 or math.isinf(period):
+            raise ValueError(f"task {name!r}: period must be a positive number of seconds")
+        if any(t.name == name for t in self.tasks):
+            raise ValueError(f"task {name!r} is already scheduled")
+        task = PeriodicTask(
+            name, period, func, priority, self.clock.now() + offset, order=len(self.tasks)
+        )
+        self.tasks.append(task)
+        return task
+
+    def remove(self, name: str) -> None:
+        self.tasks = [t for t in self.tasks if t.name != name]
+
+    def next_release(self) -> float:
+        return min((t.next_release for t in self.tasks), default=math.inf)
+
+    def run_due(self) -> int:
+        """Run every task released at or before now, highest priority first."""
+        now = self.clock.now()
+        due = [t for t in self.tasks if t.next_release <= now]
+        due.sort(key=lambda t: (-t.priority, t.next_release, t.order))
+        for task in due:
+            self._run(task)
+        return len(due)
+
+    def _run(self, task: PeriodicTask) -> None:
+        release = task.next_release
+        start = self.clock.now()
+        self._running = (task.name, time.monotonic())
+        try:
+            task.func()
+        except Exception as exc:  # a failing task must not stop the others
+            task.stats.errors += 1
+            task.stats.last_error = f"{type(exc).__name__}: {exc}"
+            if self._on_error:
+                self._on_error(task.name, exc)
+        finally:
+            self._running = None
+        end = self.clock.now()
+        stats = task.stats
+        runtime = end - start
+        stats.runs += 1
+        stats.total_runtime += runtime
+        stats.max_runtime = max(stats.max_runtime, runtime)
+        stats.max_lateness = max(stats.max_lateness, start - release)
+        deadline = release + task.period
+        if end > deadline:
+            stats.deadline_misses += 1
+        next_release = deadline
+        if end >= next_release + task.period:
+            skipped = math.floor((end - next_release) / task.period)
+            stats.skipped_releases += skipped
+            stats.deadline_misses += skipped
+            next_release += skipped * task.period
+        task.next_release = next_release
+
+    def run_until(self, t_end: float, set_time: Callable[[float], None]) -> None:
+        """Virtual time: advance the clock release by release up to t_end."""
+        while True:
+            t = self.next_release()
+            if t > t_end:
+                break
+            if t > self.clock.now():
+                set_time(t)
+            self.run_due()
+        if t_end > self.clock.now():
+            set_time(t_end)
+
+    async def run_realtime(self, stop: asyncio.Event) -> None:
+        """Real time: sleep until the next release (or stop), run what is due, yield."""
+        watch_stop = threading.Event()
+        watchdog = threading.Thread(target=self._watch, args=(watch_stop,), daemon=True)
+        watchdog.start()
+        try:
+            await self._loop(stop)
+        finally:
+            watch_stop.set()
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            delay = self.next_release() - self.clock.now()
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=min(delay, 1.0))
+                continue
+            now = self.clock.now()
+            due = [t for t in self.tasks if t.next_release <= now]
+            due.sort(key=lambda t: (-t.priority, t.next_release, t.order))
+            for task in due:
+                if stop.is_set():
+                    break
+                self._run(task)
+                await asyncio.sleep(0)  # let the front ends run between tasks
+
+    def _watch(self, stop: threading.Event) -> None:
+        """Report a task that has not given control back for watchdog_timeout seconds."""
+        period = min(1.0, self.watchdog_timeout / 4)
+        while not stop.wait(period):
+            running = self._running
+            if running is None:
+                continue
+            name, started = running
+            elapsed = time.monotonic() - started
+            if elapsed > self.watchdog_timeout and running not in self._watchdog_reported:
+                self._watchdog_reported.add(running)
+                if self._on_watchdog:
+                    self._on_watchdog(name, elapsed)
+
+    def stats(self) -> dict[str, dict[str, Any]]:
+        return {t.name: {"period_s": t.period, **t.stats.as_dict()} for t in self.tasks}
+
+    def total_deadline_misses(self) -> int:
+        return sum(t.stats.deadline_misses for t in self.tasks)
