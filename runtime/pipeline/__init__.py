@@ -1,0 +1,1 @@
+"""The acquisition and analysis pipeline: raw blocks -> samples -> figures -> live state/store."""
