@@ -34,8 +34,13 @@ def metric(result: BatchAnalysis, name: str, channel: int) -> float:
     return float(result.metric_values[channel, METRICS.index(name)])
 
 
-def reference_spectra(settings: AnalysisSettings, frame: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Full float64 amplitude spectrum and envelope spectrum, with the reference's own steps."""
+def reference_spectra(
+    settings: AnalysisSettings, frame: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Full float64 amplitude spectrum and envelope spectrum, with the reference's own steps,
+    and the scales of their inputs (largest |centred sample|, largest envelope value): the
+    rounding-noise floor of a spectrum is relative to its input, not to its own maximum
+    (a spectrum can be all rounding noise)."""
     s = settings.resolved()
     x = np.asarray(frame, dtype=np.float64)
     d = x - x.mean()
@@ -43,7 +48,7 @@ def reference_spectra(settings: AnalysisSettings, frame: np.ndarray) -> tuple[np
     amp = reference.amplitude_spectrum(d, w)
     env = reference.envelope(d, s)
     env_amp = reference.amplitude_spectrum(env - env.mean(), w)
-    return amp, env_amp
+    return amp, env_amp, float(np.max(np.abs(d), initial=0.0)), float(np.max(env, initial=0.0))
 
 
 def candidate_amplitudes(amp: np.ndarray, last: int) -> np.ndarray:
@@ -55,16 +60,18 @@ def candidate_amplitudes(amp: np.ndarray, last: int) -> np.ndarray:
     return np.sort(amp[k[is_peak]])[::-1]
 
 
-def peaks_are_well_conditioned(amp: np.ndarray, last: int, count: int) -> bool:
-    """True when the top `count` local maxima are above the noise floor and none of the top
+def peaks_are_well_conditioned(amp: np.ndarray, last: int, count: int, scale: float) -> bool:
+    """True when there are at least `count` local maxima, the top `count` are above the noise
+    floor (relative to the larger of `scale` and the spectrum's maximum) and none of the top
     `count` + 1 ties with its neighbour in rank."""
-    top = amp[: last + 2].max() if last >= 0 else 0.0
+    top = max(float(amp[: last + 2].max()) if last >= 0 else 0.0, scale)
     if count == 0:
         return True
     cands = candidate_amplitudes(amp, last)[: count + 1]
-    if top <= 0:
-        return len(cands) == 0
-    if len(cands) and cands[:count].min() <= NOISE_FLOOR * top:
+    if len(cands) < count or top <= 0:
+        # fewer maxima than rows: the other implementation may find extra ones in the noise
+        return False
+    if cands[:count].min() <= NOISE_FLOOR * top:
         return False
     gaps = -np.diff(cands)
     return bool(np.all(gaps > RANK_GAP * cands[:-1]))
@@ -159,15 +166,22 @@ def compare_with_reference(
         # The kernel's own consistency: dominant_freq is its first peak row.
         if s.n_peaks:
             assert metric(kernel, "dominant_freq", c) == kernel.peaks[c, 0, 0]
-        amp, env_amp = reference_spectra(s, frames[c])
+        amp, env_amp, amp_scale, env_scale = reference_spectra(s, frames[c])
         half = s.n // 2
         env_last = min(kernel.envelope_spectrum.shape[1] - 1, half - 1)
-        for label, got, want, a, last in (
-            ("peaks", kernel.peaks[c], ref.peaks[c], amp, half - 1),
-            ("envelope_peaks", kernel.envelope_peaks[c], ref.envelope_peaks[c], env_amp, env_last),
+        for label, got, want, a, last, scale in (
+            ("peaks", kernel.peaks[c], ref.peaks[c], amp, half - 1, amp_scale),
+            (
+                "envelope_peaks",
+                kernel.envelope_peaks[c],
+                ref.envelope_peaks[c],
+                env_amp,
+                env_last,
+                env_scale,
+            ),
         ):
-            top = float(a.max())
-            if peaks_are_well_conditioned(a, last, s.n_peaks):
+            top = max(float(a.max()), scale)
+            if peaks_are_well_conditioned(a, last, s.n_peaks, scale):
                 assert_peak_rows(f"channel {c} {label}", got, want, top, s.bin_width)
                 compared += 1
             else:
