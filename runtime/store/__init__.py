@@ -15,7 +15,16 @@ from .errors import (
     StoreLockedError,
     StoreVersionError,
 )
-from .records import ALL_AXES, Event, HistoryRow, Page, SeriesInfo, StoredSpectrum, Summary
+from .records import (
+    ALL_AXES,
+    ColumnChunk,
+    Event,
+    HistoryRow,
+    Page,
+    SeriesInfo,
+    StoredSpectrum,
+    Summary,
+)
 from .retention import RetentionPolicy, RetentionReport
 from .schema import SCHEMA_VERSION
 from .store import DB_FILENAME, Store
@@ -24,6 +33,7 @@ __all__ = [
     "ALL_AXES",
     "DB_FILENAME",
     "SCHEMA_VERSION",
+    "ColumnChunk",
     "Event",
     "HistoryRow",
     "InvalidCursorError",

@@ -20,9 +20,12 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import codec
 from .records import (
     ALL_AXES,
+    ColumnChunk,
     Event,
     HistoryRow,
     Page,
@@ -130,7 +133,10 @@ class Reader:
         limit: int = 1000,
         cursor: str | None = None,
         resolution: Resolution = "raw",
+        columns: bool = False,
     ) -> Page:
+        """One keyset page; ``rows`` is a list of HistoryRow, or one ColumnChunk if
+        ``columns`` (numpy arrays, no per-row objects: the fast path for big exports)."""
         table = _table(resolution)
         if not isinstance(limit, int) or limit < 1:
             raise ValueError(f"limit must be a positive integer, got {limit!r}")
@@ -155,21 +161,30 @@ class Reader:
             conn.execute("COMMIT")
         more = len(raw) > limit
         del raw[limit:]
-        rows = _to_rows(raw, meta, resolution)
         next_cursor = None
         if more:
             last = raw[-1]
             next_cursor = codec.encode_cursor("history", fp, (last[0], last[1]))
-        return Page(rows, next_cursor)
+        if columns:
+            return Page(_to_columns(raw, meta, resolution), next_cursor)
+        return Page(_to_rows(raw, meta, resolution), next_cursor)
 
     def iter_history(
-        self, start: float | None, end: float | None, *, chunk_size: int = 10_000, **filters: Any
-    ) -> Iterator[list[HistoryRow]]:
+        self,
+        start: float | None,
+        end: float | None,
+        *,
+        chunk_size: int = 10_000,
+        columns: bool = False,
+        **filters: Any,
+    ) -> Iterator[Any]:
         """Chunks of a whole range; each chunk is one short read, none holds a snapshot open."""
         cursor = None
         while True:
-            page = self.history_page(start, end, limit=chunk_size, cursor=cursor, **filters)
-            if page.rows:
+            page = self.history_page(
+                start, end, limit=chunk_size, cursor=cursor, columns=columns, **filters
+            )
+            if len(page.rows):
                 yield page.rows
             if page.next_cursor is None:
                 return
@@ -445,6 +460,43 @@ def _to_rows(
         _new_row(HistoryRow, (ts / 1000, *meta[sid], mean, lo, hi, n))
         for ts, sid, mean, lo, hi, n in raw
     ]
+
+
+_RAW_DTYPE = np.dtype([("ts", "<i8"), ("sid", "<i8"), ("value", "<f8")])
+_ROLLUP_DTYPE = np.dtype(
+    [
+        ("ts", "<i8"),
+        ("sid", "<i8"),
+        ("value", "<f8"),
+        ("min", "<f8"),
+        ("max", "<f8"),
+        ("count", "<i8"),
+    ]
+)
+
+
+def _to_columns(
+    raw: list[tuple[Any, ...]],
+    meta: dict[int, tuple[str, str, str, str | None, str]],
+    resolution: str,
+) -> ColumnChunk:
+    dtype = _RAW_DTYPE if resolution == "raw" else _ROLLUP_DTYPE
+    table = np.fromiter(raw, dtype=dtype, count=len(raw))
+    value = table["value"].copy()
+    if resolution == "raw":
+        low, high, count = value, value, np.ones(len(raw), dtype=np.int64)
+    else:
+        low, high, count = table["min"].copy(), table["max"].copy(), table["count"].copy()
+    sids = table["sid"].copy()
+    return ColumnChunk(
+        ts=table["ts"] / 1000.0,
+        series_id=sids,
+        value=value,
+        min=low,
+        max=high,
+        count=count,
+        series={int(sid): meta[int(sid)] for sid in np.unique(sids)},
+    )
 
 
 def _counter(conn: sqlite3.Connection, table: str) -> int:

@@ -59,6 +59,24 @@ class HistoryRow(NamedTuple):
         return iso_utc(self.ts)
 
 
+@dataclass(frozen=True)
+class ColumnChunk:
+    """A run of history rows as numpy arrays (same order and meaning as HistoryRow fields):
+    the fast path for exports. ``series`` maps each ``series_id`` in the chunk to
+    (device_id, sensor_id, metric, axis or None, unit); ids are stable for a database."""
+
+    ts: np.ndarray  # float64 epoch seconds
+    series_id: np.ndarray  # int64
+    value: np.ndarray  # float64; the mean for rollups
+    min: np.ndarray
+    max: np.ndarray
+    count: np.ndarray  # int64
+    series: dict[int, tuple[str, str, str, str | None, str]]
+
+    def __len__(self) -> int:
+        return int(self.ts.size)
+
+
 class Page(NamedTuple):
     """One page of a keyset-paged query; ``next_cursor`` is None on the last page."""
 

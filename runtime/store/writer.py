@@ -154,6 +154,10 @@ class Writer:
                 self._queue.put(("rows", rows))
         return len(rows)
 
+    def count_rejected(self, n: int) -> None:
+        with self._lock:
+            self.stats.rejected_rows += n
+
     def put(self, kind: str, item: Any) -> None:
         with self._lock:
             self._check_open()
