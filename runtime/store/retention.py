@@ -20,6 +20,9 @@ _WIDTH_MS = {"rollup_1m": 60_000, "rollup_1h": 3_600_000}
 SIZE_TARGET = 0.95
 #: Free pages above this share of the file are returned to the filesystem after a run.
 SHRINK_ABOVE = 0.10
+#: A spectrum is kilobytes (one float32 per bin), a reading a few bytes: spectra are deleted
+#: in chunks this many times smaller, to keep each transaction short.
+SPECTRA_CHUNK_DIVISOR = 50
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,8 @@ def _delete_rows_before(
     conn: sqlite3.Connection, table: str, cutoff_ms: int, report: RetentionReport, chunk: int
 ) -> Iterator[None]:
     """Delete the oldest rows of a rowid table (spectra, event_log) older than the cutoff."""
+    if table == "spectra":
+        chunk = max(1, chunk // SPECTRA_CHUNK_DIVISOR)
     while True:
         n = _delete_oldest(conn, table, cutoff_ms, chunk)
         report.deleted[table] += n
@@ -229,7 +234,7 @@ def _enforce_size(
             span = series_span(conn, "reading_values")
 
     while used_bytes(conn) > target:
-        n = _delete_oldest(conn, "spectra", None, chunk)
+        n = _delete_oldest(conn, "spectra", None, max(1, chunk // SPECTRA_CHUNK_DIVISOR))
         report.deleted["spectra"] += n
         if n == 0:
             break
