@@ -157,9 +157,13 @@ class Max31865(SensorDriver):
     def _read_result(self) -> tuple[int, int, int]:
         raw = self.regs.read(regs.CONFIG, 3)
         if all_same(raw, 0xFF) or all_same(raw, 0x00):
-            raise SensorNotResponding(
-                self.device, f"no answer (registers read 0x{raw[0]:02X}); check power and wiring"
-            )
+            # Silence, or a chip just out of reset (its threshold registers tell them apart).
+            snapshot = self.regs.read(regs.CONFIG, regs.REGISTERS)
+            if all_same(snapshot, 0xFF) or all_same(snapshot, 0x00):
+                raise SensorNotResponding(
+                    self.device,
+                    f"no answer (registers read 0x{raw[0]:02X}); check power and wiring",
+                )
         if raw[0] & ~regs.SELF_CLEARING & 0xFF != self.config:
             snapshot = self.regs.read(regs.HIGH_FAULT_MSB, 4)
             high, low = self.high_code << 1, self.low_code << 1

@@ -39,6 +39,8 @@ class Ads131m04Model(ChipModel):
             raise ValueError(f"an ADS131M04 has {R.CHANNELS} inputs, got {len(inputs)}")
         self.inputs = inputs
         self.clkin_hz = clkin_hz
+        self.test_signal_v = R.TEST_SIGNAL_V  # tests: a broken reference or input stage
+        self.corrupt_next = 0  # tests: garble the CRC of this many data frames
         self._blocks = LruCache(8)
         super().__init__(clock, conditions)
 
@@ -105,12 +107,13 @@ class Ads131m04Model(ChipModel):
     def _settings(self) -> tuple:
         gains = tuple(R.GAINS[(self.regs[R.GAIN1] >> (4 * c)) & 0x07] for c in range(R.CHANNELS))
         muxes = tuple(self.regs[R.ch_cfg(c)] & 0x03 for c in range(R.CHANNELS))
-        return (self._rate, gains, muxes, (self.regs[R.CLOCK] >> 8) & 0x0F)
+        test = self.test_signal_v if any(m >= R.MUX_TEST_POSITIVE for m in muxes) else 0.0
+        return (self._rate, gains, muxes, (self.regs[R.CLOCK] >> 8) & 0x0F, test)
 
     def _encoded(self, index: int) -> bytes:
         """Conversion words (BLOCK frames x 4 channels x 3 bytes) of block `index`."""
         key = self._key
-        rate, gains, muxes, enabled = key
+        rate, gains, muxes, enabled, _test = key
 
         def make() -> bytes:
             volts = np.zeros((BLOCK, R.CHANNELS), dtype=np.float64)
@@ -118,9 +121,9 @@ class Ads131m04Model(ChipModel):
                 mux = muxes[c]
                 source = self.inputs[c]
                 if mux == R.MUX_TEST_POSITIVE:
-                    volts[:, c] = R.TEST_SIGNAL_V
+                    volts[:, c] = self.test_signal_v
                 elif mux == R.MUX_TEST_NEGATIVE:
-                    volts[:, c] = -R.TEST_SIGNAL_V
+                    volts[:, c] = -self.test_signal_v
                 elif mux == R.MUX_INPUT and source is not None:
                     volts[:, c] = source.block(rate, index, BLOCK)[:, 0]
             codes = np.rint(volts * np.array(gains) * ((1 << 23) / R.REFERENCE_V))
@@ -158,7 +161,11 @@ class Ads131m04Model(ChipModel):
         status = self._status(drdy_bits)
         response = status if self._response is None else self._response
         frame = _word(response) + self._data_words(max(conversion, 0))
-        frame += _word(binascii.crc_hqx(frame, 0xFFFF))
+        crc = binascii.crc_hqx(frame, 0xFFFF)
+        if drdy_bits and self.corrupt_next > 0:
+            self.corrupt_next -= 1
+            crc ^= 0x0101
+        frame += _word(crc)
         if len(data) > len(frame):
             frame += bytes(len(data) - len(frame))
         self._response = self._execute(command, data, now)

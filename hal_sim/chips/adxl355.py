@@ -30,6 +30,7 @@ class Adxl355Model(ChipModel):
 
     def __init__(self, clock, source: BlockSource, conditions: Conditions = always_normal) -> None:
         self.source = source
+        self.self_test_g = SELF_TEST_G  # tests: a weak or dead self-test force
         self._blocks = LruCache(8)
         super().__init__(clock, conditions)
 
@@ -97,11 +98,12 @@ class Adxl355Model(ChipModel):
         rate = self._rate or 4000.0
         rng = self._range_g()
         st = (self.regs[R.SELF_TEST] & 0x03) == 0x03
+        force = tuple(self.self_test_g) if st else (0.0, 0.0, 0.0)
 
         def make() -> bytes:
             x = self.source.block(rate, index, BLOCK)
             if st:
-                x = x + np.array(SELF_TEST_G, dtype=np.float32) * np.float32(G)
+                x = x + np.array(force, dtype=np.float32) * np.float32(G)
             lsb = R.UG_PER_LSB[rng] * 1e-6 * G
             counts = np.clip(np.rint(x / np.float32(lsb)), -(1 << 19), (1 << 19) - 1)
             u = counts.astype(np.int64) & 0xFFFFF
@@ -112,7 +114,7 @@ class Adxl355Model(ChipModel):
             out[:, 0, 2] |= R.ENTRY_X_MARKER
             return out.tobytes()
 
-        return self._blocks.get((index, rate, rng, st), make)  # type: ignore[return-value]
+        return self._blocks.get((index, rate, rng, force), make)  # type: ignore[return-value]
 
     def _sample_bytes(self, first: int, count: int) -> bytes:
         parts = []

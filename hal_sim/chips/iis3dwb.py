@@ -49,6 +49,7 @@ class Iis3dwbModel(ChipModel):
 
     def __init__(self, clock, source: BlockSource, conditions: Conditions = always_normal) -> None:
         self.source = source
+        self.self_test_g = SELF_TEST_G  # tests: a weak or dead self-test force
         self._blocks = LruCache(8)
         super().__init__(clock, conditions)
 
@@ -120,11 +121,12 @@ class Iis3dwbModel(ChipModel):
     def _encoded(self, index: int) -> bytes:
         fs = self._fs_g()
         st = self.regs[R.CTRL5_C] & 0x03
+        force = self.self_test_g if st == R.ST_POSITIVE else -self.self_test_g
 
         def make() -> bytes:
             x = self.source.block(R.ODR_HZ, index, BLOCK)
             if st:
-                x = x + np.float32((SELF_TEST_G if st == R.ST_POSITIVE else -SELF_TEST_G) * G)
+                x = x + np.float32(force * G)
             lsb = R.MG_PER_LSB[fs] * 1e-3 * G
             counts = np.clip(np.rint(x * np.float32(1.0 / lsb)), -32768, 32767).astype("<i2")
             words = np.empty((BLOCK, 7), dtype=np.uint8)
@@ -133,7 +135,7 @@ class Iis3dwbModel(ChipModel):
             words[:, 1:] = counts.view(np.uint8).reshape(BLOCK, 6)
             return words.tobytes()
 
-        return self._blocks.get((index, fs, st), make)  # type: ignore[return-value]
+        return self._blocks.get((index, fs, st, force if st else 0.0), make)  # type: ignore[return-value]
 
     def _words(self, first: int, count: int) -> bytes:
         parts = []
