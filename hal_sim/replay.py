@@ -1,7 +1,8 @@
 """Replay of a recorded waveform (WAV, CSV or NPY) as what a simulated sensor measures.
 
-The recording starts at the first sample the chip produces after it is first configured and
-either loops or plays once (then silence). Values are in the sensor's engineering units after
+The recording starts at the first sample the chip produces after it is configured (a chip
+that is configured again, e.g. after a fault, starts the recording again) and either loops or
+plays once (then silence). Values are in the sensor's engineering units after
 multiplying by `scale` (WAV integer PCM is read as a fraction of full scale first). A file
 whose sample rate is known (WAV, or `fs` given) and differs from the chip's rate is resampled
 by linear interpolation once, when the rate is first asked for.
@@ -40,8 +41,7 @@ class ReplaySource:
         self._by_rate: dict[float, np.ndarray] = {}
 
     def begin(self, first_index: int, rate: float) -> None:
-        if self.origin is None:
-            self.origin = first_index
+        self.origin = first_index
 
     def samples_for(self, rate: float) -> np.ndarray:
         """The recording at `rate`, (n, channels) float32 in engineering units."""

@@ -75,7 +75,10 @@ class Ads131m04Model(ChipModel):
         self._newest = math.floor(now * self._rate)
         self._read = self._newest + 1
         self._last = self._newest
-        self._stalled_at: int | None = None
+        for source in self.inputs:
+            if source is not None:
+                source.begin(self._read, self._rate)
+        self._blocks.clear()  # a replayed recording starts over
 
     def _produce(self, now: float, cond: SensorConditions) -> None:
         newest = math.floor(now * self._rate)

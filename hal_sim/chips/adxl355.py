@@ -62,6 +62,7 @@ class Adxl355Model(ChipModel):
             if rate is not None:
                 self._next = math.floor(now * rate) + 1
                 self.source.begin(self._next, rate)
+                self._blocks.clear()  # a replayed recording starts over
         self._rate = rate
 
     def _produce(self, now: float, cond: SensorConditions) -> None:

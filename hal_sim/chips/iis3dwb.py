@@ -81,6 +81,7 @@ class Iis3dwbModel(ChipModel):
         if run and not self._running:
             self._next = math.floor(now * R.ODR_HZ) + 1
             self.source.begin(self._next, R.ODR_HZ)
+            self._blocks.clear()  # a replayed recording starts over
         if not run:
             self._segments.clear()
             self.level = 0
