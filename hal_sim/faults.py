@@ -14,6 +14,8 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+import numpy as np
+
 MACHINE_FAULTS: tuple[str, ...] = (
     "imbalance",
     "misalignment",
@@ -69,6 +71,15 @@ class Fault:
             return self.severity * min(1.0, (t - self.at) / self.ramp_s)
         return self.severity
 
+    def levels_at(self, times: np.ndarray) -> np.ndarray:
+        """Severity in effect at each of `times` (vectorised `level`)."""
+        end = math.inf if self.cleared_at is None else self.cleared_at
+        live = (times >= self.at) & (times < end)
+        if self.ramp_s > 0.0:
+            ramp = np.minimum(1.0, (times - self.at) / self.ramp_s)
+            return np.where(live, self.severity * ramp, 0.0)
+        return np.where(live, self.severity, 0.0)
+
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["active"] = self.cleared_at is None
@@ -83,6 +94,8 @@ class FaultTimeline:
         self._ids = itertools.count(1)
         self.version = 0  # bumps on every change, so callers can cache lookups
         self.has_sensor_faults = False
+        self._of_cache: dict[tuple[str, str], list[Fault]] = {}
+        self._of_version = -1
 
     def add(self, target: str, kind: str, severity: float, ramp_s: float, at: float) -> Fault:
         if kind not in FAULT_KINDS:
@@ -124,6 +137,18 @@ class FaultTimeline:
                 if value > best:
                     best = value
         return best
+
+    def of(self, target: str, kind: str) -> list[Fault]:
+        """Every fault of `kind` ever injected into `target` (cached until the next change)."""
+        key = (target, kind)
+        if self._of_version != self.version:
+            self._of_cache.clear()
+            self._of_version = self.version
+        found = self._of_cache.get(key)
+        if found is None:
+            found = [f for f in self._faults.values() if f.target == target and f.kind == kind]
+            self._of_cache[key] = found
+        return found
 
     def levels(self, targets: tuple[str, ...], t: float) -> dict[str, float]:
         """Severity per kind at time t (kinds with no effect are left out)."""

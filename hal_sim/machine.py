@@ -35,7 +35,7 @@ from .faults import FaultTimeline
 from .signal import (
     SINE_TABLES,
     LruCache,
-    hashed_normal,
+    hashed_normal_pair,
     hashed_uniform,
     mix64,
     noise_bank,
@@ -112,6 +112,7 @@ class MachineModel:
         }
         self._build_components()
         self._kernels = LruCache(8)
+        self._streams = {k: self.key ^ stable_key(k) for k in BEARING_KINDS}
         self.thermal = ThermalModel(self, t_start)
 
     # -- vibration --------------------------------------------------------------------------
@@ -203,53 +204,55 @@ class MachineModel:
         return self._kernels.get(rate, lambda: ringdown_kernel(s.resonance_hz, s.damping, rate))  # type: ignore[return-value]
 
     def _impacts(self, t0: float, rate: float, first: int, size: int) -> np.ndarray | None:
-        """Sum of every defect impact ringing into this block (mono, before direction gains)."""
-        kinds = [k for k in BEARING_KINDS if self._ever(k)]
-        if not kinds:
+        """Sum of every defect impact ringing into this block (mono, before direction gains).
+
+        Impact k of a defect happens at (k + jitter_k) / f_defect: a property of the machine,
+        so every sensor on it sees the same impacts. Each impact adds the ring-down kernel
+        scaled by the fault's severity at its own time; the tails of impacts from the previous
+        block are included, so blocks join seamlessly however they are requested.
+        """
+        faults = {k: self.faults.of(self.spec.id, k) for k in BEARING_KINDS}
+        if not any(faults.values()):
             return None
         kernel = self._kernel(rate)
         if kernel is None:
             return None
         length = len(kernel)
-        buf = np.zeros(size + length, dtype=np.float32)
         t_end = (first + size) / rate
         fr = self.spec.shaft_hz
-        any_hit = False
-        for kind in kinds:
+        positions, amplitudes = [], []
+        for kind, kind_faults in faults.items():
+            if not kind_faults:
+                continue
             f_d = self._impact_rates[kind]
-            k_lo = math.floor((t0 - length / rate) * f_d) - 1
-            k_hi = math.ceil(t_end * f_d) + 1
-            ks = np.arange(k_lo, k_hi, dtype=np.int64)
-            stream = stable_key(kind)
-            jitter = hashed_normal(self.key ^ stream, ks, 1)
+            ks = np.arange(math.floor((t0 - length / rate) * f_d) - 1, math.ceil(t_end * f_d) + 1)
+            stream = self._streams[kind]
+            jitter, spread = hashed_normal_pair(stream, ks, 1)
             times = (ks + SLIP_JITTER * jitter) / f_d
-            positions = np.rint(times * rate).astype(np.int64) - first
-            keep = (positions > -length) & (positions < size)
+            pos = np.rint(times * rate).astype(np.int64) - first
+            keep = (pos > -length) & (pos < size)
             if not keep.any():
                 continue
-            scale = 1.0 + 0.15 * hashed_normal(self.key ^ stream, ks, 2)
+            times, pos, spread = times[keep], pos[keep], spread[keep]
+            level = np.zeros(len(times))
+            for fault in kind_faults:
+                np.maximum(level, fault.levels_at(times), out=level)
+            amp = IMPACT_M_S2[kind] * level * (1.0 + 0.15 * spread)
             if kind == "bearing_inner":
-                scale *= (1.0 + 0.8 * np.cos(2 * np.pi * fr * times)) / 1.8
+                amp *= (1.0 + 0.8 * np.cos(2 * np.pi * fr * times)) / 1.8
             elif kind == "bearing_ball":
-                scale *= (1.0 + 0.8 * np.cos(2 * np.pi * self.defects.ftf * times)) / 1.8
-            peak = IMPACT_M_S2[kind]
-            for p, t, g in zip(positions[keep], times[keep], scale[keep], strict=True):
-                level = self.faults.level(self._targets, kind, float(t))
-                if level <= 0.0:
-                    continue
-                any_hit = True
-                amplitude = np.float32(peak * level * g)
-                lo = int(p)
-                if lo >= 0:
-                    buf[lo : lo + length] += amplitude * kernel
-                else:
-                    buf[0 : lo + length] += amplitude * kernel[-lo:]
-        return buf[:size] if any_hit else None
-
-    def _ever(self, kind: str) -> bool:
-        """True if a fault of `kind` was ever injected into this machine (its impacts may ring
-        into a block that starts after the fault was cleared or before it began)."""
-        return any(f.kind == kind and f.target == self.spec.id for f in self.faults.all())
+                amp *= (1.0 + 0.8 * np.cos(2 * np.pi * self.defects.ftf * times)) / 1.8
+            hit = amp != 0.0
+            positions.append(pos[hit])
+            amplitudes.append(amp[hit])
+        if not positions or not sum(len(p) for p in positions):
+            return None
+        pos = np.concatenate(positions) + length  # shifted: tails from before the block
+        amp = np.concatenate(amplitudes)
+        index = (pos[:, None] + np.arange(length)[None, :]).ravel()
+        values = (amp[:, None] * kernel[None, :]).ravel()
+        buf = np.bincount(index, weights=values, minlength=size + 2 * length)
+        return buf[length : length + size].astype(np.float32)
 
     # -- current ----------------------------------------------------------------------------
 

@@ -49,16 +49,24 @@ def mix64_array(keys: np.ndarray) -> np.ndarray:
 def hashed_uniform(key: int, indices: np.ndarray, stream: int = 0) -> np.ndarray:
     """Uniform deviates in [0, 1), one per event index, keyed by (key, stream)."""
     base = np.uint64(mix64(key ^ mix64(stream)))
-    with np.errstate(over="ignore"):
-        h = mix64_array(indices.astype(np.uint64) * np.uint64(_GOLDEN) + base)
+    h = mix64_array(indices.astype(np.uint64) * np.uint64(_GOLDEN) + base)  # wraps mod 2^64
     return (h >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
 
 
-def hashed_normal(key: int, indices: np.ndarray, stream: int = 0) -> np.ndarray:
-    """Standard normal deviates, one per event index (Box-Muller on two hashed uniforms)."""
+def hashed_normal_pair(
+    key: int, indices: np.ndarray, stream: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two independent standard normal deviates per event index (both Box-Muller outputs)."""
     u1 = hashed_uniform(key, indices, 2 * stream + 1)
     u2 = hashed_uniform(key, indices, 2 * stream + 2)
-    return np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)
+    radius = np.sqrt(-2.0 * np.log1p(-u1))
+    angle = 2.0 * np.pi * u2
+    return radius * np.cos(angle), radius * np.sin(angle)
+
+
+def hashed_normal(key: int, indices: np.ndarray, stream: int = 0) -> np.ndarray:
+    """Standard normal deviates, one per event index."""
+    return hashed_normal_pair(key, indices, stream)[0]
 
 
 class NoiseBank:

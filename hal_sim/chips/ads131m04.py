@@ -79,6 +79,7 @@ class Ads131m04Model(ChipModel):
             if source is not None:
                 source.begin(self._read, self._rate)
         self._blocks.clear()  # a replayed recording starts over
+        self._current: tuple | None = None
 
     def _produce(self, now: float, cond: SensorConditions) -> None:
         newest = math.floor(now * self._rate)
@@ -145,7 +146,10 @@ class Ads131m04Model(ChipModel):
 
     def _data_words(self, conversion: int) -> bytes:
         b, off = divmod(conversion, BLOCK)
-        return self._encoded(b)[12 * off : 12 * off + 12]
+        current = self._current
+        if current is None or current[0] != b or current[1] is not self._key:
+            current = self._current = (b, self._key, self._encoded(b))
+        return current[2][12 * off : 12 * off + 12]
 
     # -- SPI --------------------------------------------------------------------------------
 
@@ -161,9 +165,8 @@ class Ads131m04Model(ChipModel):
             drdy_bits = (self.regs[R.CLOCK] >> 8) & 0x0F
         else:
             conversion = self._last
-        status = self._status(drdy_bits)
-        response = status if self._response is None else self._response
-        frame = _word(response) + self._data_words(max(conversion, 0))
+        response = self._status(drdy_bits) if self._response is None else self._response
+        frame = bytes((response >> 8, response & 0xFF, 0)) + self._data_words(max(conversion, 0))
         crc = binascii.crc_hqx(frame, 0xFFFF)
         if drdy_bits and self.corrupt_next > 0:
             self.corrupt_next -= 1
@@ -221,3 +224,4 @@ class Ads131m04Model(ChipModel):
         if address == R.CLOCK and (value ^ old_clock) & 0x1C:
             self._restart(now)
         self._key = self._settings()  # settings are part of the conversion cache key
+        self._current = None
