@@ -112,6 +112,7 @@ class MachineModel:
         }
         self._build_components()
         self._kernels = LruCache(8)
+        self._mixes = LruCache(32)
         self._streams = {k: self.key ^ stable_key(k) for k in BEARING_KINDS}
         self.thermal = ThermalModel(self, t_start)
 
@@ -173,29 +174,41 @@ class MachineModel:
         first = index * size
         t0 = first / rate
         levels = self.vibration_levels(t0)
-        amps = self._amp_tables["healthy"].copy()
-        for kind in ("imbalance", "misalignment", "looseness", "cage"):
-            sev = levels.get(kind, 0.0)
-            if sev > 0.0:
-                amps += sev * self._amp_tables[kind]
-        dirs = list(directions)
-        amps_d = amps[:, dirs]
-        active = np.nonzero((amps_d.max(axis=1) > 0.0) & (self.freqs < ANTI_ALIAS * rate))[0]
-        out = SINE_TABLES.synth(
-            self.freqs[active], amps_d[active], self.phases[active][:, dirs], rate, first, size
-        )
+        freqs, amps, phases, gains = self._mix(levels, directions, rate)
+        out = SINE_TABLES.synth(freqs, amps, phases, rate, first, size)
         impacts = self._impacts(t0, rate, first, size)
         if impacts is not None:
-            out += impacts[:, None] * IMPACT_GAIN[dirs][None, :]
-        sigma = self.spec.noise_m_s2 * (
-            1.0
-            + 1.5 * levels.get("looseness", 0.0)
-            + 0.5 * max((levels.get(k, 0.0) for k in BEARING_KINDS), default=0.0)
-        )
-        gains = np.array([sigma, sigma, 0.8 * sigma], dtype=np.float32)[dirs]
-        noise = noise_bank(self.seed).block(sensor_key, index, size, len(dirs))
+            out += impacts[:, None] * IMPACT_GAIN[list(directions)][None, :]
+        noise = noise_bank(self.seed).block(sensor_key, index, size, len(directions))
         out += noise * gains[None, :]
         return out
+
+    def _mix(
+        self, levels: dict[str, float], directions: tuple[int, ...], rate: float
+    ) -> tuple[tuple[float, ...], np.ndarray, np.ndarray, np.ndarray]:
+        """Sinusoids (frequencies, amplitudes, phases per axis) and noise gains for a set of
+        fault levels; cached, since levels change far less often than blocks are made."""
+        key = (tuple(sorted(levels.items())), tuple(directions), rate)
+
+        def make() -> tuple[tuple[float, ...], np.ndarray, np.ndarray, np.ndarray]:
+            amps = self._amp_tables["healthy"].copy()
+            for kind in ("imbalance", "misalignment", "looseness", "cage"):
+                sev = levels.get(kind, 0.0)
+                if sev > 0.0:
+                    amps += sev * self._amp_tables[kind]
+            dirs = list(directions)
+            amps_d = amps[:, dirs]
+            active = np.nonzero((amps_d.max(axis=1) > 0.0) & (self.freqs < ANTI_ALIAS * rate))[0]
+            sigma = self.spec.noise_m_s2 * (
+                1.0
+                + 1.5 * levels.get("looseness", 0.0)
+                + 0.5 * max((levels.get(k, 0.0) for k in BEARING_KINDS), default=0.0)
+            )
+            gains = np.array([sigma, sigma, 0.8 * sigma], dtype=np.float32)[dirs]
+            freqs = tuple(float(f) for f in self.freqs[active])
+            return freqs, amps_d[active], self.phases[active][:, dirs], gains
+
+        return self._mixes.get(key, make)  # type: ignore[return-value]
 
     def _kernel(self, rate: float) -> np.ndarray | None:
         s = self.spec

@@ -155,7 +155,8 @@ class SineTables:
         amplitudes, phases: (H, axes). Phases at the block start are reduced modulo one turn in
         float64, so long runs keep their accuracy.
         """
-        freqs = tuple(float(f) for f in freqs)
+        if not isinstance(freqs, tuple):
+            freqs = tuple(float(f) for f in freqs)
         table = self.table(freqs, rate, size)
         t0 = first_index / rate
         turns = np.mod(np.asarray(freqs) * t0, 1.0)[:, None]

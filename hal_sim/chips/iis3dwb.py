@@ -42,6 +42,7 @@ def _tag_bytes() -> np.ndarray:
 
 
 TAGS = _tag_bytes()
+TAG_COLUMN = TAGS[np.arange(BLOCK) & 3]
 
 
 class Iis3dwbModel(ChipModel):
@@ -129,11 +130,12 @@ class Iis3dwbModel(ChipModel):
             if st:
                 x = x + np.float32(force * G)
             lsb = R.MG_PER_LSB[fs] * 1e-3 * G
-            counts = np.clip(np.rint(x * np.float32(1.0 / lsb)), -32768, 32767).astype("<i2")
+            y = x * np.float32(1.0 / lsb)
+            np.rint(y, out=y)
+            np.clip(y, -32768, 32767, out=y)
             words = np.empty((BLOCK, 7), dtype=np.uint8)
-            first = index * BLOCK
-            words[:, 0] = TAGS[(np.arange(first, first + BLOCK) & 3)]
-            words[:, 1:] = counts.view(np.uint8).reshape(BLOCK, 6)
+            words[:, 0] = TAG_COLUMN  # blocks start at multiples of 4: the same TAG_CNT cycle
+            words[:, 1:] = y.astype("<i2").view(np.uint8).reshape(BLOCK, 6)
             return words.tobytes()
 
         return self._blocks.get((index, fs, st, force if st else 0.0), make)  # type: ignore[return-value]
