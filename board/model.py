@@ -385,8 +385,7 @@ def _parse_machines(c: _Checker, raw: Any) -> list[MachineSpec]:
             mid is None
             or rpm is None
             or geometry is None
-            or (c.problems
-            and any(p.startswith(path + ".") for p in c.problems))
+            or (c.problems and any(p.startswith(path + ".") for p in c.problems))
         ):
             continue
         out.append(
