@@ -7,6 +7,7 @@ one thing in one and another thing in the other.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -149,8 +150,14 @@ class AnalysisSettings:
 
     @property
     def hf_enabled(self) -> bool:
+        """hf_accel_rms is reported when at least one bin lies inside its band (the same rule
+        the kernel and the reference apply to every band)."""
         lo, hi = self.resolved().hf_band  # type: ignore[misc]
-        return hi - lo >= self.bin_width
+        if hi <= lo:
+            return False
+        first = max(1, math.ceil(lo / self.bin_width - 1e-9))
+        last = min(self.n // 2, math.floor(hi / self.bin_width + 1e-9))
+        return last >= first
 
 
 def _is_number(value: object) -> bool:

@@ -42,6 +42,8 @@ def read_waveform(
     wave = reader(path)
     if columns:
         wave = _select(wave, columns, path)
+    if wave.samples.shape[1] == 0:
+        raise SignalFileError(f"{path}: contains no channels")
     if wave.samples.shape[0] == 0:
         raise SignalFileError(f"{path}: contains no samples")
     bad = ~np.isfinite(wave.samples)

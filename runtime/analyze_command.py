@@ -23,6 +23,7 @@ from dsp_ext.signal_io import SignalFileError, Waveform, read_waveform
 from .errors import UsageError
 
 DEMO_FS = 26667.0
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -69,6 +70,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    _check_numbers(args)
     wave, source = _load(args)
     fs = args.fs or wave.fs
     if fs is None:
@@ -98,7 +100,11 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    frames = np.ascontiguousarray((wave.samples[start : start + n] * args.scale).T, np.float32)
+    scaled = wave.samples[start : start + n] * args.scale
+    if not np.all(np.abs(scaled) <= FLOAT32_MAX):
+        what = f"--scale {args.scale:g} makes samples" if args.scale != 1 else "samples are"
+        raise UsageError(f"{source}: {what} too large for the analysis (beyond ±3.4e38)")
+    frames = np.ascontiguousarray(scaled.T, np.float32)
     result = Analyzer(settings).analyze(frames)
     report = _report(source, wave, settings, result, start, args)
     if args.json:
@@ -106,6 +112,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_text(report)
     return 0
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    if args.fs is not None and not (math.isfinite(args.fs) and args.fs > 0):
+        raise UsageError(f"--fs: must be a positive sample rate in Hz, got {args.fs}")
+    if not (math.isfinite(args.offset) and args.offset >= 0):
+        raise UsageError(f"--offset: must be a time of 0 s or more, got {args.offset}")
+    if not (math.isfinite(args.scale) and args.scale != 0):
+        raise UsageError(f"--scale: must be a finite factor other than 0, got {args.scale}")
+    if args.rpm is not None and not (math.isfinite(args.rpm) and args.rpm > 0):
+        raise UsageError(f"--rpm: must be a positive speed, got {args.rpm}")
 
 
 def _load(args: argparse.Namespace) -> tuple[Waveform, str]:
@@ -174,8 +191,6 @@ def _report(
         "channels": [],
     }
     if args.rpm:
-        if not args.rpm > 0:
-            raise UsageError(f"--rpm must be positive, got {args.rpm}")
         geometry = COMMON_BEARINGS[args.bearing or "6205"]
         report["bearing"] = {
             "designation": args.bearing or "6205",
