@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import __version__, analyze_command
+from . import __version__, analyze_command, run_command, sim_command, status_command
 from .errors import UsageError
 
 
@@ -16,6 +16,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"esocore {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run_command.register(commands)
+    sim_command.register(commands)
+    status_command.register(commands)
     analyze_command.register(commands)
     return parser
 
@@ -30,6 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

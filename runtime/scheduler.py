@@ -61,6 +61,7 @@ class PeriodicTask:
     next_release: float = 0.0
     stats: TaskStats = field(default_factory=TaskStats)
     order: int = 0  # insertion order, the last tie-breaker (keeps runs deterministic)
+    offset: float = 0.0  # phase of the releases within the period
 
 
 class Scheduler:
@@ -94,10 +95,23 @@ class Scheduler:
         if any(t.name == name for t in self.tasks):
             raise ValueError(f"task {name!r} is already scheduled")
         task = PeriodicTask(
-            name, period, func, priority, self.clock.now() + offset, order=len(self.tasks)
+            name,
+            period,
+            func,
+            priority,
+            self.clock.now() + offset,
+            order=len(self.tasks),
+            offset=offset,
         )
         self.tasks.append(task)
         return task
+
+    def restart(self) -> None:
+        """Release every task afresh from now (after a slow start-up, so it is not counted as
+        lateness)."""
+        now = self.clock.now()
+        for task in self.tasks:
+            task.next_release = now + task.offset
 
     def remove(self, name: str) -> None:
         self.tasks = [t for t in self.tasks if t.name != name]

@@ -17,7 +17,7 @@ import numpy as np
 
 from drivers.hal import RawBlock, SensorError
 
-from ..live import LiveState
+from ..live import LiveState, SensorStatus
 
 EventLogger = Callable[..., None]  # (kind, message, sensor_id=..., device_id=..., data=...)
 
@@ -71,27 +71,34 @@ class AcquisitionUnit:
         self._next_retry = -float("inf")
         self._last_data: float | None = None
         self._stale_reported = False
+        self._status_cache: list[SensorStatus] | None = None
+
+    def start(self) -> bool:
+        """Bring the chip up (identity, reset, configuration, self-test); False on a fault,
+        which is logged and retried by later polls."""
+        now = self.now()
+        try:
+            self.driver.start()
+        except SensorError as exc:
+            self._fault(exc, now)
+            return False
+        self.started = True
+        self._last_data = now
+        if self.faulted:
+            self.faulted = False
+            self._set(state="ok", last_error=None)
+            self._count(recoveries=1)
+            self._event("sensor_recovered", f"{self.name}: answering again")
+        else:
+            self._set(state="ok")
+        return True
 
     def poll(self) -> None:
-        """One scheduler run: (re)start the chip if needed, then drain it."""
+        """One scheduler run: restart the chip if it is down (every retry interval), then
+        drain it."""
         now = self.now()
-        if not self.started:
-            if now < self._next_retry:
-                return
-            try:
-                self.driver.start()
-            except SensorError as exc:
-                self._fault(exc, now)
-                return
-            self.started = True
-            self._last_data = now
-            if self.faulted:
-                self.faulted = False
-                self._set(state="ok", last_error=None)
-                self._count(recoveries=1)
-                self._event("sensor_recovered", f"{self.name}: answering again")
-            else:
-                self._set(state="ok")
+        if not self.started and (now < self._next_retry or not self.start()):
+            return
         try:
             block = self.driver.read_block()
         except SensorError as exc:
@@ -112,8 +119,10 @@ class AcquisitionUnit:
         for sink in self.sinks:
             columns = samples[:, sink.columns] if samples.shape[1] != len(sink.columns) else samples
             sink.write(columns, block.timestamp, block.odr_hz)
-        self._count(blocks=1, samples=samples.shape[0])
-        self._set(last_data_ts=block.timestamp)
+        for status in self._statuses():
+            status.blocks += 1
+            status.samples += samples.shape[0]
+            status.last_data_ts = block.timestamp
         if block.overflow:
             self._count(overflows=1)
             self._event("fifo_overflow", f"{self.name}: FIFO overflowed, samples were lost")
@@ -140,11 +149,17 @@ class AcquisitionUnit:
                 self.live.update_sensor(sink.sensor_id, **values)
 
     def _count(self, **increments: int) -> None:
-        for sink in self.sinks:
-            status = self.live.sensors.get(sink.sensor_id)
-            if status is not None:
-                totals = {k: getattr(status, k) + n for k, n in increments.items()}
-                self.live.update_sensor(sink.sensor_id, **totals)
+        # Runs on every drain: plain attribute updates on the status objects, no lock (the
+        # counters are ints a reader may see one drain late, never torn).
+        for status in self._statuses():
+            for key, n in increments.items():
+                setattr(status, key, getattr(status, key) + n)
+
+    def _statuses(self) -> list[SensorStatus]:
+        if self._status_cache is None:
+            found = [self.live.sensors.get(sink.sensor_id) for sink in self.sinks]
+            self._status_cache = [s for s in found if s is not None]
+        return self._status_cache
 
     def _event(self, kind: str, message: str, **data: object) -> None:
         for sink in self.sinks:

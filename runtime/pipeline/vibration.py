@@ -107,6 +107,7 @@ class VibrationStage:
         self.interval = update_interval(options, fs)
         self.analyzer = Analyzer(self.settings)
         self.settings = self.analyzer.settings  # resolved bands
+        self._hf_enabled = self.settings.hf_enabled
         n = self.settings.n
         # Room for a frame plus the blocks that arrive between two updates.
         self.ring = RingBuffer(len(axes), n + int(fs * max(self.interval, 0.5)) + 4096)
@@ -139,17 +140,28 @@ class VibrationStage:
         return ring.total_written >= self.settings.n and ring.total_written > self._analysed_upto
 
     def analyse(self) -> Frame | None:
+        taken = self.take_frame()
+        return None if taken is None else self.compute(*taken)
+
+    def take_frame(self) -> tuple[np.ndarray, float] | None:
+        """Copy the newest frame out of the ring (on the thread that feeds the ring).
+
+        The copy is reused: do not take the next frame before `compute` of this one ended.
+        """
         if not self.ready() or self.ring.last_sample_time is None:
             return None
         self.ring.latest(self.settings.n, out=self._frame)
         self._analysed_upto = self.ring.total_written
-        result = self.analyzer.analyze(self._frame, out=self._result)
-        ts = self.to_utc(self.ring.last_sample_time)
+        return self._frame, self.to_utc(self.ring.last_sample_time)
+
+    def compute(self, frame: np.ndarray, ts: float) -> Frame:
+        """The figures of a taken frame; safe in a worker thread (the kernel drops the GIL)."""
+        result = self.analyzer.analyze(frame, out=self._result)
         return Frame(self._readings(result, ts), self._spectra(result, ts))
 
     def _per_axis_values(self, result: BatchAnalysis) -> dict[str, np.ndarray]:
         values = {name: result.metric(name) for name in KERNEL_METRICS}
-        if not self.settings.hf_enabled:
+        if not self._hf_enabled:
             del values["hf_accel_rms"]
         if self.settings.bands and self.machine.running_speed_rpm:
             shaft = self.machine.running_speed_rpm / 60
