@@ -26,7 +26,6 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--fault",
         action="append",
         default=[],
-        type=parse_fault,
         metavar="SPEC",
         help="simulated fault MACHINE:KIND:SEVERITY@OFFSET, e.g. motor-1:imbalance:0.5@30s",
     )
@@ -38,7 +37,13 @@ def run(args: argparse.Namespace) -> int:
     clock = RealClock()
     offset = time.time() - clock.now()
     session = open_session(
-        args.config, args.board, args.data_dir, clock, lambda t: t + offset, args.seed, args.fault
+        args.config,
+        args.board,
+        args.data_dir,
+        clock,
+        lambda t: t + offset,
+        args.seed,
+        [parse_fault(spec) for spec in args.fault],
     )
     print(
         f"esocore: {session.config.device.name} running, data in {args.data_dir} (Ctrl-C to stop)",

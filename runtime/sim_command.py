@@ -25,7 +25,6 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--fault",
         action="append",
         default=[],
-        type=parse_fault,
         metavar="SPEC",
         help="MACHINE:KIND:SEVERITY@OFFSET, e.g. motor-1:bearing_outer:0.6@10m (repeatable)",
     )
@@ -52,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         clock,
         lambda t: start_utc + t,
         args.seed,
-        args.fault,
+        [parse_fault(spec) for spec in args.fault],
     )
     scheduler = session.device.scheduler
     wall_start = time.perf_counter()
