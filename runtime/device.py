@@ -194,7 +194,7 @@ class Device:
     ) -> AnalysisTask:
         options = self.config.analysis_for(mount)
         if sensor.kind == "accel":
-            stage = VibrationStage(
+            vibration = VibrationStage(
                 sensor.id,
                 machine,
                 sensor.channels,
@@ -203,30 +203,23 @@ class Device:
                 options,
                 self.to_utc,
             )
-            return AnalysisTask(sensor.id, stage, options.spectrum_snapshot_interval_s)
+            return AnalysisTask(sensor.id, vibration, options.spectrum_snapshot_interval_s)
         interval = float(options.update_interval_s or 1.0)
-        if sensor.kind == "current":
-            stage_rms = RmsStage(
-                sensor.id,
-                machine.id,
-                "current_rms",
-                sensor.unit,
-                sensor.rate_hz,
-                interval,
-                self.to_utc,
-            )
-            return AnalysisTask(sensor.id, stage_rms)
-        metric = "temperature" if sensor.kind == "temperature" else sensor.kind
-        level = LevelStage(
-            sensor.id,
-            machine.id,
-            metric,
-            sensor.unit,
-            sensor.rate_hz,
-            interval,
-            self.to_utc,
+        measure = mount.measure or ("rms" if sensor.kind == "current" else "mean")
+        default_metric = {"current": "current_rms", "temperature": "temperature"}.get(
+            sensor.kind, sensor.kind
         )
-        return AnalysisTask(sensor.id, level)
+        if measure == "rms":
+            metric = mount.metric or default_metric
+            stage: LevelStage | RmsStage = RmsStage(
+                sensor.id, machine.id, metric, sensor.unit, sensor.rate_hz, interval, self.to_utc
+            )
+        else:
+            metric = mount.metric or ("current" if sensor.kind == "current" else default_metric)
+            stage = LevelStage(
+                sensor.id, machine.id, metric, sensor.unit, sensor.rate_hz, interval, self.to_utc
+            )
+        return AnalysisTask(sensor.id, stage)
 
     def start(self) -> None:
         """Bring every chip up, then release the tasks from now (chip start-up, with its

@@ -134,6 +134,18 @@ class SensorMount(Strict):
     name: str | None = None
     mounting: dict[str, Mounting] = Field(default_factory=dict)
     analysis: AnalysisOptions = Field(default_factory=AnalysisOptions)
+    # Slow inputs: "rms" for AC signals (motor current), "mean" for levels (temperature,
+    # a 4-20 mA loop); by default current is "rms" and everything else "mean".
+    measure: Literal["rms", "mean"] | None = None
+    # The metric name reported (default: current_rms, temperature, or the sensor's kind).
+    metric: str | None = None
+
+    @field_validator("metric")
+    @classmethod
+    def _metric_name(cls, value: str | None) -> str | None:
+        if value is not None and re.match(r"^[a-z][a-z0-9_]{0,62}$", value) is None:
+            raise ValueError("use a snake_case name such as discharge_pressure")
+        return value
 
     @field_validator("sensor")
     @classmethod
