@@ -16,6 +16,7 @@ import numpy as np
 
 from drivers.hal import Clock, RawBlock
 
+from .catalog import Catalog, MachineEntry, SensorEntry
 from .config import DeviceConfig, MachineConfig, SensorMount
 from .live import LiveState, SensorStatus
 from .pipeline.acquisition import AcquisitionUnit, ChipDriver, Sink
@@ -97,7 +98,9 @@ class Device:
         self.units: list[AcquisitionUnit] = []
         self.analyses: list[AnalysisTask] = []
         self._executor: Executor | None = None
+        self._sensor_entries: list[SensorEntry] = []
         self._bind(chips)
+        self.catalog = self._catalog()
         self.scheduler.add(
             "store:retention",
             config.store.retention_check_interval_s,
@@ -154,6 +157,19 @@ class Device:
                     continue  # on the board but not monitored by this config
                 machine, mount, _ = mounts[sensor.id]
                 task = self._stage_for(sensor, machine, mount)
+                self._sensor_entries.append(
+                    SensorEntry(
+                        id=sensor.id,
+                        name=mount.name or getattr(sensor, "name", sensor.id),
+                        kind=sensor.kind,
+                        chip=chip.driver.chip,
+                        device_id=machine.id,
+                        sample_rate_hz=sensor.rate_hz,
+                        axes=tuple(sensor.channels) if sensor.kind == "accel" else (),
+                        metrics=task.stage.metric_units(),
+                        update_interval_s=task.stage.interval,
+                    )
+                )
                 self.live.register_sensor(
                     SensorStatus(sensor.id, machine.id, sensor.kind, chip.driver.chip)
                 )
@@ -220,6 +236,35 @@ class Device:
                 sensor.id, machine.id, metric, sensor.unit, sensor.rate_hz, interval, self.to_utc
             )
         return AnalysisTask(sensor.id, stage)
+
+    def _catalog(self) -> Catalog:
+        by_machine: dict[str, list[str]] = {}
+        for entry in self._sensor_entries:
+            by_machine.setdefault(entry.device_id, []).append(entry.id)
+        machines = tuple(
+            MachineEntry(
+                id=m.id,
+                name=m.name,
+                equipment_id=m.equipment_id,
+                location=m.location,
+                device_type=m.type,
+                running_speed_rpm=m.running_speed_rpm,
+                bearing=(m.bearing.designation or "custom") if m.bearing else None,
+                iso_group=m.iso_group,
+                foundation=m.foundation,
+                sensor_ids=tuple(by_machine.get(m.id, [])),
+            )
+            for m in self.config.machines
+        )
+        # The config's order (machine by machine), which is how people read the plant.
+        order = {
+            mount.sensor: i
+            for i, mount in enumerate(
+                mount for machine in self.config.machines for mount in machine.sensors
+            )
+        }
+        sensors = tuple(sorted(self._sensor_entries, key=lambda s: order[s.id]))
+        return Catalog(machines, sensors)
 
     def start(self) -> None:
         """Bring every chip up, then release the tasks from now (chip start-up, with its

@@ -29,6 +29,9 @@ class LevelStage:
         self.ring = RingBuffer(1, max(16, int(rate_hz * interval_s * 4) + 16))
         self._seen = 0
 
+    def metric_units(self) -> dict[str, str]:
+        return {self.metric: self.unit}
+
     def analyse(self) -> list[Reading]:
         new = min(self.ring.total_written - self._seen, self.ring.capacity)
         if new <= 0 or self.ring.last_sample_time is None:
@@ -59,6 +62,9 @@ class RmsStage:
         self.window = max(16, int(rate_hz * window_s))
         self.ring = RingBuffer(1, self.window + int(rate_hz * interval_s) + 16)
         self._seen = 0
+
+    def metric_units(self) -> dict[str, str]:
+        return {self.metric: self.unit}
 
     def analyse(self) -> list[Reading]:
         available = min(self.ring.total_written, self.ring.capacity)

@@ -134,6 +134,14 @@ class VibrationStage:
                 "envelope_ftf": freqs.ftf,
             }
 
+    def metric_units(self) -> dict[str, str]:
+        """The metrics this stage reports (per axis and overall) with their units."""
+        names = [m for m in KERNEL_METRICS if m != "hf_accel_rms" or self._hf_enabled]
+        if self.settings.bands and self.machine.running_speed_rpm:
+            names += [f"velocity_{k}x" for k in HARMONICS[: len(self.settings.bands)]]
+        names += list(self._defects)
+        return {name: UNITS[name] for name in names}
+
     def ready(self) -> bool:
         """A full frame is buffered and new samples arrived since the last analysis."""
         ring = self.ring

@@ -74,3 +74,28 @@ def test_board_sensors_not_in_the_config_are_left_alone():
     device = build("rpi4", config)
     assert [task.sensor_id for task in device.analyses] == ["temp-0"]
     assert [unit.name for unit in device.units] == ["temp-0"]
+
+
+def test_catalog_lists_machines_and_sensors_in_config_order_with_their_metrics():
+    device = build("sim", load_config(default_config_path("sim")))
+    catalog = device.catalog
+    assert [m.id for m in catalog.machines] == ["motor-1", "motor-2"]
+    assert catalog.machine_by_equipment_id("FAN-201-M").id == "motor-2"
+    assert [s.id for s in catalog.sensors] == [
+        "motor-1-accel",
+        "motor-1-temp",
+        "motor-1-current",
+        "motor-2-accel",
+        "motor-2-temp",
+        "motor-2-current",
+    ]
+    accel = catalog.sensor("motor-1-accel")
+    assert accel.axes == ("x", "y", "z") and accel.sample_rate_hz == pytest.approx(26667, rel=1e-3)
+    assert accel.metrics["vibration_rms"] == "mm/s"
+    assert accel.metrics["envelope_bpfo"] == "m/s²"
+    assert catalog.sensor("motor-2-current").metrics == {"current_rms": "A"}
+    assert catalog.machine("motor-1").sensor_ids == (
+        "motor-1-accel",
+        "motor-1-temp",
+        "motor-1-current",
+    )
