@@ -51,30 +51,74 @@ def reference_spectra(
     return amp, env_amp, float(np.max(np.abs(d), initial=0.0)), float(np.max(env, initial=0.0))
 
 
-def candidate_amplitudes(amp: np.ndarray, last: int) -> np.ndarray:
-    """Bin amplitudes of the local maxima among bins 1..last, largest first."""
+def candidate_bins(amp: np.ndarray, last: int) -> np.ndarray:
+    """The local maxima among bins 1..last, largest first."""
     k = np.arange(1, last + 1)
     if len(k) == 0:
-        return np.zeros(0)
-    is_peak = (amp[k] > amp[k - 1]) & (amp[k] >= amp[k + 1])
-    return np.sort(amp[k[is_peak]])[::-1]
+        return np.zeros(0, dtype=int)
+    peaks = k[(amp[k] > amp[k - 1]) & (amp[k] >= amp[k + 1])]
+    return peaks[np.argsort(-amp[peaks], kind="stable")]
 
 
-def peaks_are_well_conditioned(amp: np.ndarray, last: int, count: int, scale: float) -> bool:
-    """True when there are at least `count` local maxima, the top `count` are above the noise
-    floor (relative to the larger of `scale` and the spectrum's maximum) and none of the top
-    `count` + 1 ties with its neighbour in rank."""
+def peaks_are_well_conditioned(
+    amp: np.ndarray, last: int, count: int, scale: float, window: str
+) -> bool:
+    """True when rounding cannot change the top `count` peaks: they are above the noise floor
+    (relative to the larger of `scale` and the spectrum's maximum), none of the top `count` + 1
+    ties with its neighbour in rank, no bin that could compete ties with a neighbour in a way
+    that creates, drops or moves a local maximum (with fewer maxima than `count`, every bin
+    could compete), and (Hann) no chosen peak has equal neighbours unless they are half its
+    height: the two-bin ratio takes the larger neighbour's side, so equal neighbours make the
+    direction of the shift a coin toss, except for a centred tone where the shift is 0."""
     top = max(float(amp[: last + 2].max()) if last >= 0 else 0.0, scale)
     if count == 0:
         return True
-    cands = candidate_amplitudes(amp, last)[: count + 1]
-    if len(cands) < count or top <= 0:
-        # fewer maxima than rows: the other implementation may find extra ones in the noise
+    if top <= 0:
         return False
-    if cands[:count].min() <= NOISE_FLOOR * top:
+    bins = candidate_bins(amp, last)
+    cands = amp[bins]
+    chosen = cands[:count]
+    if len(chosen) and chosen.min() <= NOISE_FLOOR * top:
         return False
-    gaps = -np.diff(cands)
-    return bool(np.all(gaps > RANK_GAP * cands[:-1]))
+    ranked = cands[: count + 1]
+    if not np.all(-np.diff(ranked) > RANK_GAP * ranked[:-1]):
+        return False
+    noise = NOISE_FLOOR * top
+    if window == "hann":
+        for k in bins[:count]:
+            left, mid, right = amp[k - 1], amp[k], amp[k + 1]
+            if abs(left - right) <= RANK_GAP * mid + noise and abs(left / mid - 0.5) > RANK_GAP:
+                return False
+    floor = (1 - RANK_GAP) * cands[count - 1] if len(cands) >= count else 0.0
+    return not has_risky_ties(amp, last, floor, noise)
+
+
+def has_risky_ties(amp: np.ndarray, last: int, floor: float, noise: float) -> bool:
+    """True when two neighbouring bins at or above `floor` are equal to rounding (relative
+    RANK_GAP, or both within `noise` of each other) in a way that can change which bins are
+    local maxima.
+
+    A lone pair of equal bins standing above both outer neighbours is harmless: either bin is
+    the maximum, and both interpolate to the same point midway. Anything else (a plateau of
+    three bins, a flat step on a slope, a tie with bin 0 or with the bin after the last
+    searched) lets rounding create, drop or move a peak.
+    """
+    a = amp[: last + 2]
+
+    def clearly_below(lower: float, upper: float) -> bool:
+        return lower < (1 - RANK_GAP) * upper - noise
+
+    for j in range(len(a) - 1):
+        hi = max(a[j], a[j + 1])
+        if hi < floor or abs(a[j + 1] - a[j]) > RANK_GAP * hi + noise:
+            continue
+        if j == 0 or j + 1 == last + 1:
+            return True
+        left_clear = clearly_below(a[j - 1], a[j])
+        right_clear = j + 2 >= len(a) or clearly_below(a[j + 2], a[j + 1])
+        if not (left_clear and right_clear):
+            return True
+    return False
 
 
 def assert_close(name: str, got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> None:
@@ -181,7 +225,7 @@ def compare_with_reference(
             ),
         ):
             top = max(float(a.max()), scale)
-            if peaks_are_well_conditioned(a, last, s.n_peaks, scale):
+            if peaks_are_well_conditioned(a, last, s.n_peaks, scale, s.window):
                 assert_peak_rows(f"channel {c} {label}", got, want, top, s.bin_width)
                 compared += 1
             else:
