@@ -6,7 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import __version__, analyze_command, run_command, sim_command, status_command
+from . import (
+    __version__,
+    analyze_command,
+    keys_command,
+    run_command,
+    sim_command,
+    status_command,
+)
 from .errors import UsageError
 
 
@@ -20,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim_command.register(commands)
     status_command.register(commands)
     analyze_command.register(commands)
+    keys_command.register(commands)
     return parser
 
 

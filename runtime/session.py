@@ -52,7 +52,11 @@ def open_session(
     to_utc: Callable[[float], float],
     seed: int = 0,
     faults: list[FaultSpec] | None = None,
+    start: bool = True,
 ) -> Session:
+    """Everything assembled and, with `start`, the chips brought up. A caller that has more
+    to set up first (the HTTP server) passes start=False and calls device.start() last, so
+    no FIFO fills up meanwhile."""
     from .store import RetentionPolicy, Store, StoreError
 
     config = resolve_config(config_path, board)
@@ -85,7 +89,8 @@ def open_session(
         store.close()
         hardware.close()
         raise UsageError(str(exc)) from None
-    device.start()
+    if start:
+        device.start()
     device.log_event(
         "boot",
         f"{config.device.name} started on board {board_name!r} with {len(config.machines)} "

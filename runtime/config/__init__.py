@@ -6,6 +6,7 @@ from .models import (
     AnalysisOptions,
     BearingSpec,
     DeviceConfig,
+    HttpConfig,
     MachineConfig,
     SensorMount,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "BearingSpec",
     "ConfigError",
     "DeviceConfig",
+    "HttpConfig",
     "MachineConfig",
     "SensorMount",
     "default_config_path",

@@ -198,8 +198,31 @@ class StoreConfig(Strict):
     retention_check_interval_s: float = Field(600.0, gt=0)
 
 
+class HttpConfig(Strict):
+    """The HTTPS server (REST API, web UI)."""
+
+    enabled: bool = True
+    host: str = "0.0.0.0"
+    # None: 443 when the process may bind it (a board service), otherwise 8443.
+    port: int | None = Field(None, ge=1, le=65535)
+    tls: bool = True
+    cert_file: str | None = None  # a certificate (PEM) issued by the plant's CA; default:
+    key_file: str | None = None  # a self-signed one generated in the data directory
+    failed_auth_limit: int = Field(10, ge=1)  # failures per client address ...
+    failed_auth_window_s: float = Field(60.0, gt=0)  # ... within this window -> 429
+    key_rate_limit_per_s: float = Field(0.0, ge=0)  # per API key; 0 = unlimited
+    key_rate_burst: int = Field(50, ge=1)
+
+    @model_validator(mode="after")
+    def _cert_and_key(self) -> HttpConfig:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("give both cert_file and key_file, or neither")
+        return self
+
+
 class DeviceConfig(Strict):
     device: DeviceSection = Field(default_factory=DeviceSection)
+    http: HttpConfig = Field(default_factory=HttpConfig)
     analysis: AnalysisOptions = ANALYSIS_DEFAULTS
     store: StoreConfig = Field(default_factory=StoreConfig)
     machines: list[MachineConfig] = Field(default_factory=list)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -52,6 +53,12 @@ def read_until(stream, predicate, timeout: float) -> list[str]:
     return seen
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def write_config(path: Path, **device: object) -> Path:
     text = (ROOT / "runtime/config/defaults/sim.toml").read_text()
     for key, value in device.items():
@@ -62,7 +69,18 @@ def write_config(path: Path, **device: object) -> Path:
 
 def test_run_serves_until_sigterm_then_flushes(tmp_path):
     config = write_config(tmp_path / "device.toml", status_interval_s=1.0)
-    proc = start("run", "--config", str(config), "--data-dir", "d", cwd=tmp_path)
+    proc = start(
+        "run",
+        "--config",
+        str(config),
+        "--data-dir",
+        "d",
+        "--http-host",
+        "127.0.0.1",
+        "--http-port",
+        str(free_port()),
+        cwd=tmp_path,
+    )
     try:
         lines = read_until(proc.stdout, lambda line: "motor-1" in line and "mm/s" in line, 60)
         status = next(line for line in lines if "mm/s" in line)

@@ -1,0 +1,10 @@
+"""One module per group of endpoints; each exports `router`."""
+
+from fastapi import APIRouter
+
+ROUTERS: list[APIRouter] = []  # mounted under /api/v1
+ROOT_ROUTERS: list[APIRouter] = []  # mounted at / (e.g. /metrics)
+
+from . import device  # noqa: E402
+
+ROUTERS.append(device.router)

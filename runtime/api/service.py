@@ -1,0 +1,85 @@
+"""Building the API around a running session: key store, authenticator, context, app."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import secrets
+import socket
+from pathlib import Path
+
+from .. import __version__
+from ..config import HttpConfig
+from .app import create_app
+from .auth import Authenticator, FailedAuthLimiter, KeyRateLimiter
+from .context import ApiContext, DeviceInfo
+from .keys import KeyStore
+
+KEYS_FILE = "keys.db"
+MODEL = "EsoCore Edge"
+
+
+def key_store(data_dir: str | Path) -> KeyStore:
+    return KeyStore(Path(data_dir) / KEYS_FILE)
+
+
+def device_serial(data_dir: str | Path) -> str:
+    """A stable serial: the machine id where there is one, else one made for this data dir."""
+    for candidate in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        try:
+            text = Path(candidate).read_text().strip()
+        except OSError:
+            continue
+        if text:
+            return "ESO-" + hashlib.sha256(text.encode()).hexdigest()[:12].upper()
+    path = Path(data_dir) / "serial"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("ESO-" + secrets.token_hex(6).upper())
+    return path.read_text().strip()
+
+
+def build_api(session: object, data_dir: str, http: HttpConfig):
+    """The app and its context for a running session (runtime.session.Session)."""
+    device = session.device  # type: ignore[attr-defined]
+    hardware = session.hardware  # type: ignore[attr-defined]
+    keys = key_store(data_dir)
+
+    def auth_failed(client: str, reason: str, key_id: str | None) -> None:
+        device.log_event(
+            "auth_failure", f"{reason} from {client}", data={"client": client, "key_id": key_id}
+        )
+
+    auth = Authenticator(
+        keys,
+        FailedAuthLimiter(http.failed_auth_limit, http.failed_auth_window_s),
+        KeyRateLimiter(http.key_rate_limit_per_s, http.key_rate_burst),
+        device.utc_now,
+        auth_failed,
+    )
+    info = DeviceInfo(
+        serial=device_serial(data_dir),
+        model=MODEL,
+        firmware_version=__version__,
+        hostname=socket.gethostname(),
+        board=hardware.spec.name,
+        simulated=hardware.plant is not None,
+        started_at=device.utc_now(),
+    )
+    ctx = ApiContext(
+        info=info,
+        catalog=device.catalog,
+        live=device.live,
+        store=session.store,  # type: ignore[attr-defined]
+        auth=auth,
+        utc_now=device.utc_now,
+        log_event=device.log_event,
+        health=device.health,
+        plant=hardware.plant,
+        data_dir=str(data_dir),
+    )
+    return create_app(ctx), ctx
+
+
+def platform_summary() -> str:
+    return f"{platform.system()} {platform.machine()}, Python {platform.python_version()}"
