@@ -344,8 +344,9 @@ def test_no_file_and_file_with_demo(capsys):
     assert_one_line_error(*run(capsys, "x.csv", "--demo"), "not both")
 
 
-# Bugs found while writing these tests (the kernel is right; the CLI lets a ValueError escape or
-# accepts a file it should refuse). They stay failing until runtime/analyze_command.py is fixed.
+# Regression tests for bugs found while writing these tests (the kernel was right; the CLI let
+# a ValueError escape as a traceback, or accepted a file it should refuse). They failed against
+# 2f42efb and pass since 1956795 fixed runtime/analyze_command.py and settings.hf_enabled.
 
 
 @pytest.mark.parametrize(
