@@ -8,3 +8,7 @@ ROOT_ROUTERS: list[APIRouter] = []  # mounted at / (e.g. /metrics)
 from . import device  # noqa: E402
 
 ROUTERS.append(device.router)
+
+from . import devices, export, sensors, spectrum, telemetry  # noqa: E402
+
+ROUTERS += [sensors.router, devices.router, telemetry.router, spectrum.router, export.router]
