@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from . import (
     __version__,
     analyze_command,
+    export_command,
     keys_command,
     run_command,
     sim_command,
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     status_command.register(commands)
     analyze_command.register(commands)
     keys_command.register(commands)
+    export_command.register(commands)
     return parser
 
 
