@@ -6,6 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import tomli_w
 from pydantic import ValidationError
 
 from ..errors import UsageError
@@ -46,6 +47,31 @@ def parse_config(text: str, source: str = "config") -> DeviceConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, [f"not valid TOML: {exc}"]) from None
     return validate_config(data, source)
+
+
+def dump_config(config: DeviceConfig, header: str = "") -> str:
+    """The config as TOML that `parse_config` reads back to an equal config.
+
+    Unset settings (None) are left out, as TOML has no null, and so are empty tables; both
+    read back as the same defaults. Comments are not kept (`header` becomes the file's
+    opening comment).
+    """
+    data = _prune(config.model_dump(mode="json", exclude_none=True))
+    text = tomli_w.dumps(data)
+    comment = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
+    text = comment + ("\n" if comment else "") + text
+    if parse_config(text, "written config") != config:  # a model TOML cannot express
+        raise ValueError("the config does not survive a round trip through TOML")
+    return text
+
+
+def _prune(value: Any) -> Any:
+    if isinstance(value, dict):
+        pruned = {k: _prune(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v != {}}
+    if isinstance(value, list):
+        return [_prune(v) for v in value]
+    return value
 
 
 def validate_config(data: dict[str, Any], source: str = "config") -> DeviceConfig:

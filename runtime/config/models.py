@@ -26,6 +26,19 @@ Mounting = Literal["radial_horizontal", "radial_vertical", "axial"]
 Hz = Annotated[float, Field(ge=0)]
 
 
+class SecretMark:
+    """Marks a setting as a secret (a webhook token, an SMTP password). The API never returns
+    it: GET /api/v1/config/ shows it as `runtime.api.config_service.MASK`, and a PUT that sends
+    the mask back keeps the stored value. Use the `Secret` type rather than this directly."""
+
+    def __repr__(self) -> str:
+        return "SECRET"
+
+
+SECRET = SecretMark()
+Secret = Annotated[str, SECRET]  # e.g. `token: Secret | None = None`
+
+
 class Strict(BaseModel):
     """Unknown keys are errors: a typo in a config must not be silently ignored."""
 
