@@ -11,10 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from drivers.clock import RealClock
 
+from .api.context import ApiContext
 from .api.server import Listener, RunningServer, choose_port, start_server
 from .api.service import build_api
 from .api.tls import ensure_certificate
-from .config import HttpConfig
+from .config import DeviceConfig, HttpConfig
 from .fault_option import parse_fault
 from .session import Session, open_session
 from .status_line import status_line
@@ -22,7 +23,11 @@ from .status_line import status_line
 
 def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("run", help="run the device (the simulated board by default)")
-    p.add_argument("--config", help="device config (default: the one shipped for the board)")
+    p.add_argument(
+        "--config",
+        help="device config (default: DATA_DIR/device.toml if it exists, else the one shipped "
+        "for the board)",
+    )
     p.add_argument("--board", help="board name or file (default: from the config, 'sim')")
     p.add_argument("--data-dir", default="data", help="where the database lives (./data)")
     p.add_argument("--seed", type=int, default=0, help="random seed of a simulated plant")
@@ -57,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         f"esocore: {session.config.device.name} running, data in {args.data_dir} (Ctrl-C to stop)",
         flush=True,
     )
+    if session.source is not None:
+        print(f"esocore: config from {session.source.path}", flush=True)
     http = session.config.http
     http = http.model_copy(
         update={
@@ -70,8 +77,9 @@ def run(args: argparse.Namespace) -> int:
     sys.setswitchinterval(0.0005)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis") as executor:
         session.device.use_worker_thread(executor)
+        services = Services(session, executor, args.quiet)
         try:
-            asyncio.run(_serve(session, args.quiet, http, args.data_dir))
+            asyncio.run(_serve(services, http, args.data_dir))
         finally:
             executor.shutdown(wait=True)
             session.device.log_event("shutdown", "device stopped")
@@ -80,25 +88,104 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(session: Session, quiet: bool, http: HttpConfig, data_dir: str) -> None:
-    stop = asyncio.Event()
+class Services:
+    """The device's services on the loop (the scheduler and its tasks), restartable inside
+    the process with a new config: the scheduler loop stops, the chips stop, a new device is
+    built on the same board, store and clock, and started. The HTTP server keeps serving."""
+
+    def __init__(self, session: Session, executor: ThreadPoolExecutor, quiet: bool) -> None:
+        self.session = session
+        self.executor = executor
+        self.quiet = quiet
+        self.ctx: ApiContext | None = None
+        self._halt = asyncio.Event()  # ends the running scheduler loop
+        self._stopping = False
+        self._pending: list[tuple[DeviceConfig, asyncio.Future[None]]] = []
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._halt.set()
+
+    def restart(self, config: DeviceConfig) -> asyncio.Future[None]:
+        """Restart with `config` (already checked against the board) as soon as the running
+        task is done; the future resolves once the new device is up."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((config, future))
+        self._halt.set()
+        return future
+
+    async def run(self) -> None:
+        self._add_status_task()
+        self.session.device.start()
+        try:
+            while True:
+                await self.session.device.scheduler.run_realtime(self._halt)
+                if self._stopping:
+                    break
+                self._halt = asyncio.Event()  # requests from now on restart once more
+                pending, self._pending = self._pending, []
+                if pending:
+                    error = await self._rebuild(pending[-1][0])
+                    for _, future in pending:
+                        if error is None:
+                            future.set_result(None)
+                        else:
+                            future.set_exception(error)
+                if self._stopping:
+                    break
+        finally:
+            for _, future in self._pending:
+                future.cancel()
+
+    async def _rebuild(self, config: DeviceConfig) -> Exception | None:
+        session = self.session
+        previous = session.config
+        # Frames of the old device still in the worker finish first (into the same store).
+        await asyncio.get_running_loop().run_in_executor(self.executor, lambda: None)
+        error: Exception | None = None
+        try:
+            device = session.replace_device(config)
+        except Exception as exc:  # checked beforehand, so unexpected: keep the last good one
+            error = exc
+            device = session.replace_device(previous)
+        device.use_worker_thread(self.executor)
+        if self.ctx is not None:
+            self.ctx.bind_device(device)
+        self._add_status_task()
+        device.start()
+        if error is None:
+            device.log_event(
+                "services_restarted",
+                f"services restarted with {len(config.machines)} machines",
+                data={"machines": [m.id for m in config.machines]},
+            )
+        else:
+            device.log_event(
+                "services_restart_failed",
+                f"restart with the new config failed ({type(error).__name__}: {error}); "
+                "running the previous config",
+            )
+        return error
+
+    def _add_status_task(self) -> None:
+        if self.quiet:
+            return
+        device = self.session.device
+        interval = self.session.config.device.status_interval_s
+        device.scheduler.add(
+            "status", interval, lambda: print(status_line(device), flush=True), offset=interval
+        )
+
+
+async def _serve(services: Services, http: HttpConfig, data_dir: str) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    if not quiet:
-        interval = session.config.device.status_interval_s
-        session.device.scheduler.add(
-            "status",
-            interval,
-            lambda: print(status_line(session.device), flush=True),
-            offset=interval,
-        )
+        loop.add_signal_handler(sig, services.stop)
     server = None
     try:
         if http.enabled:
-            server = await _start_api(session, http, data_dir)
-        session.device.start()
-        await session.device.scheduler.run_realtime(stop)
+            server = await _start_api(services, http, data_dir)
+        await services.run()
     finally:
         if server is not None:
             await server.stop()
@@ -106,8 +193,8 @@ async def _serve(session: Session, quiet: bool, http: HttpConfig, data_dir: str)
             loop.remove_signal_handler(sig)
 
 
-async def _start_api(session: Session, http: HttpConfig, data_dir: str) -> RunningServer:
-    app, _ = build_api(session, data_dir, http)
+async def _start_api(services: Services, http: HttpConfig, data_dir: str) -> RunningServer:
+    app, services.ctx = build_api(services.session, data_dir, http, services.restart)
     certfile = keyfile = None
     if http.tls:
         if http.cert_file and http.key_file:

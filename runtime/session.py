@@ -2,6 +2,10 @@
 
 Shared by `esocore run` (real time) and `esocore sim` (virtual time), so both run exactly the
 same device; only the clock differs.
+
+Which config: `--config FILE` if given; else `DATA_DIR/device.toml` if it exists (the REST API
+writes it there on the first change of a device running the shipped config); else the config
+shipped for the board.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from board import Board, BoardError, load_board, open_board
 from drivers.hal import Clock
@@ -21,6 +26,17 @@ from .fault_option import FaultSpec
 
 log = logging.getLogger("esocore")
 
+DEVICE_CONFIG_FILE = "device.toml"  # in the data directory: the device's own config
+
+
+@dataclass(frozen=True)
+class ConfigSource:
+    """Where the running config came from, and where a changed config is written."""
+
+    path: Path  # the file read
+    target: Path  # the file a change is written to (the same, except for a shipped config)
+    shipped: bool = False  # path is the config shipped for the board (read-only)
+
 
 @dataclass
 class Session:
@@ -28,6 +44,9 @@ class Session:
     hardware: Board
     device: Device
     store: object  # runtime.store.Store
+    clock: Clock | None = None
+    to_utc: Callable[[float], float] | None = None
+    source: ConfigSource | None = None
 
     def close(self) -> None:
         try:
@@ -36,12 +55,107 @@ class Session:
         finally:
             self.store.close()  # type: ignore[attr-defined]
 
+    def trial(self, config: DeviceConfig) -> Device:
+        """A device built for `config` on this board and clock but never started, writing
+        nowhere: raises BindingError (every problem by path) or ValueError if the config does
+        not fit the board. Its catalog is what the config would show."""
+        assert self.clock is not None and self.to_utc is not None
+        return Device(config, self.hardware.chips, self.clock, _NoStore(), self.to_utc)
 
-def resolve_config(config_path: str | None, board: str | None) -> DeviceConfig:
-    path = Path(config_path) if config_path else default_config_path(board or "sim")
-    if not config_path and not path.exists():
+    def adopt(self, config: DeviceConfig, trial: Device) -> None:
+        """Take on a config that differs from the running one only in names and descriptions
+        (machines' name, equipment_id, location and type; sensors' names; device name and
+        time zone, retention, API limits): no stage changes, so no sample is lost."""
+        self.config = config
+        self.device.config = config
+        self.device.catalog = trial.catalog
+        self.store.retention = retention_policy(config)  # type: ignore[attr-defined]
+
+    def replace_device(self, config: DeviceConfig) -> Device:
+        """Stop the device's chips and build a new device for `config` on the same board,
+        store and clock (an in-process restart; the caller starts it). Latest readings and
+        spectra of sensors the new device still has are carried over, so readers see no gap.
+        If building fails, the old device is left stopped and the error raised."""
+        assert self.clock is not None and self.to_utc is not None
+        old = self.device
+        old.stop()
+        store: Any = self.store
+        device = Device(config, self.hardware.chips, self.clock, store, self.to_utc)
+        _carry_over(old, device)
+        self.store.retention = retention_policy(config)  # type: ignore[attr-defined]
+        self.device = device
+        self.config = config
+        return device
+
+
+def _carry_over(old: Device, new: Device) -> None:
+    """The latest readings and spectra of `old` that `new` would produce too (same sensor on
+    the same machine, same metric), so the live state does not go blank for a moment."""
+    sensors = {s.id: s for s in new.catalog.sensors}
+    new.live.publish(
+        [
+            r
+            for r in old.live.latest(axis="all")
+            if r.sensor_id in sensors
+            and sensors[r.sensor_id].device_id == r.device_id
+            and r.metric in sensors[r.sensor_id].metrics
+        ]
+    )
+    for snapshot in list(old.live.spectra.values()):
+        if snapshot.sensor_id in sensors:
+            new.live.publish_spectrum(snapshot)
+
+
+class _NoStore:
+    """Where a trial device would write: nowhere."""
+
+    def add_readings(self, readings: Any) -> None:
+        pass
+
+    def add_spectrum(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def log_event(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def apply_retention(self, now: float) -> None:
+        pass
+
+
+def resolve_config_source(
+    config_path: str | None, board: str | None, data_dir: str | Path | None = None
+) -> ConfigSource:
+    """--config FILE, else DATA_DIR/device.toml if it exists, else the board's shipped config
+    (a change to which is written to DATA_DIR/device.toml)."""
+    if config_path:
+        return ConfigSource(Path(config_path), Path(config_path))
+    own = Path(data_dir) / DEVICE_CONFIG_FILE if data_dir is not None else None
+    if own is not None and own.exists():
+        return ConfigSource(own, own)
+    shipped = default_config_path(board or "sim")
+    if not shipped.exists():
         raise UsageError(f"no default config for board {board!r}: give --config FILE")
-    return load_config(path)
+    return ConfigSource(shipped, own or Path(DEVICE_CONFIG_FILE), shipped=True)
+
+
+def resolve_config(
+    config_path: str | None, board: str | None, data_dir: str | Path | None = None
+) -> DeviceConfig:
+    return load_config(resolve_config_source(config_path, board, data_dir).path)
+
+
+def retention_policy(config: DeviceConfig) -> Any:
+    from .store import RetentionPolicy
+
+    retention = config.store.retention
+    return RetentionPolicy(
+        raw_days=retention.raw_days,
+        rollup_1m_days=retention.rollup_1m_days,
+        rollup_1h_days=retention.rollup_1h_days,
+        spectra_days=retention.spectra_days,
+        events_days=retention.events_days,
+        max_size_mb=retention.max_size_mb,
+    )
 
 
 def open_session(
@@ -57,27 +171,20 @@ def open_session(
     """Everything assembled and, with `start`, the chips brought up. A caller that has more
     to set up first (the HTTP server) passes start=False and calls device.start() last, so
     no FIFO fills up meanwhile."""
-    from .store import RetentionPolicy, Store, StoreError
+    from .store import Store, StoreError
 
-    config = resolve_config(config_path, board)
+    source = resolve_config_source(config_path, board, data_dir)
+    config = load_config(source.path)
     board_name = board or config.device.board
     try:
         hardware = open_board(load_board(board_name), clock, seed)
     except BoardError as exc:
         raise UsageError(str(exc)) from None
-    retention = config.store.retention
     try:
         store = Store(
             data_dir,
             flush_interval=config.store.flush_interval_s,
-            retention=RetentionPolicy(
-                raw_days=retention.raw_days,
-                rollup_1m_days=retention.rollup_1m_days,
-                rollup_1h_days=retention.rollup_1h_days,
-                spectra_days=retention.spectra_days,
-                events_days=retention.events_days,
-                max_size_mb=retention.max_size_mb,
-            ),
+            retention=retention_policy(config),
         )
     except StoreError as exc:
         hardware.close()
@@ -95,9 +202,9 @@ def open_session(
         "boot",
         f"{config.device.name} started on board {board_name!r} with {len(config.machines)} "
         f"machines",
-        data={"board": board_name, "data_dir": str(data_dir)},
+        data={"board": board_name, "data_dir": str(data_dir), "config": str(source.path)},
     )
-    return Session(config, hardware, device, store)
+    return Session(config, hardware, device, store, clock, to_utc, source)
 
 
 def _schedule_faults(hardware: Board, faults: list[FaultSpec], start: float) -> None:

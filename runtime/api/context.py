@@ -7,7 +7,7 @@ and never touch drivers or the scheduler directly.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..catalog import Catalog
@@ -39,3 +39,39 @@ class ApiContext:
     config: Any = None  # runtime.api.config_service.ConfigService (config endpoints)
     plant: Any = None  # hal_sim Plant on a simulated board, else None
     data_dir: str = "data"
+    carried: CarriedCounters = field(default_factory=lambda: CarriedCounters())
+    _device: Any = field(default=None, repr=False)
+
+    def bind_device(self, device: Any) -> None:
+        """Read from `device` (runtime.device.Device) from now on: at start, and when an
+        in-process restart has replaced it. The replaced device's counters are carried over,
+        so counters the API reports keep counting up."""
+        old = self._device
+        if old is not None and old is not device:
+            self.carried.add(old.health())
+        self._device = device
+        self.catalog = device.catalog
+        self.live = device.live
+        self.health = device.health
+        self.log_event = device.log_event
+
+    def refresh_catalog(self) -> None:
+        """The bound device's catalog changed in place (names and descriptions)."""
+        if self._device is not None:
+            self.catalog = self._device.catalog
+
+
+@dataclass
+class CarriedCounters:
+    """Counts of devices replaced by in-process restarts (added to the running one's)."""
+
+    restarts: int = 0
+    deadline_misses: int = 0
+    overflows: dict[str, int] = field(default_factory=dict)  # per sensor
+
+    def add(self, health: dict[str, Any]) -> None:
+        self.restarts += 1
+        self.deadline_misses += int(health.get("deadline_misses", 0))
+        for sensor_id, status in health.get("sensors", {}).items():
+            count = int(status.get("overflows", 0))
+            self.overflows[sensor_id] = self.overflows.get(sensor_id, 0) + count

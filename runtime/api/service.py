@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import platform
 import secrets
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 from .. import __version__
-from ..config import HttpConfig
+from ..config import DeviceConfig, HttpConfig
 from .app import create_app
 from .auth import Authenticator, FailedAuthLimiter, KeyRateLimiter
+from .config_service import ConfigService
 from .context import ApiContext, DeviceInfo
 from .keys import KeyStore
 
@@ -39,14 +42,21 @@ def device_serial(data_dir: str | Path) -> str:
     return path.read_text().strip()
 
 
-def build_api(session: object, data_dir: str, http: HttpConfig):
-    """The app and its context for a running session (runtime.session.Session)."""
+def build_api(
+    session: object,
+    data_dir: str,
+    http: HttpConfig,
+    restart: Callable[[DeviceConfig], asyncio.Future[None]] | None = None,
+):
+    """The app and its context for a running session (runtime.session.Session). `restart`
+    restarts the device's services in-process with a config (the config endpoints need it
+    for changes that touch acquisition or analysis); after it, call ctx.bind_device()."""
     device = session.device  # type: ignore[attr-defined]
     hardware = session.hardware  # type: ignore[attr-defined]
     keys = key_store(data_dir)
 
     def auth_failed(client: str, reason: str, key_id: str | None) -> None:
-        device.log_event(
+        ctx.log_event(
             "auth_failure", f"{reason} from {client}", data={"client": client, "key_id": key_id}
         )
 
@@ -78,7 +88,10 @@ def build_api(session: object, data_dir: str, http: HttpConfig):
         plant=hardware.plant,
         data_dir=str(data_dir),
     )
-    return create_app(ctx), ctx
+    ctx.bind_device(device)
+    ctx.config = ConfigService(session, ctx, restart)
+    app = create_app(ctx)
+    return app, ctx
 
 
 def platform_summary() -> str:

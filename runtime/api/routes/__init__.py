@@ -12,3 +12,7 @@ ROUTERS.append(device.router)
 from . import devices, export, sensors, spectrum, telemetry  # noqa: E402
 
 ROUTERS += [sensors.router, devices.router, telemetry.router, spectrum.router, export.router]
+
+from . import config  # noqa: E402
+
+ROUTERS.append(config.router)
