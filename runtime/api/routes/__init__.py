@@ -13,6 +13,6 @@ from . import devices, export, sensors, spectrum, telemetry  # noqa: E402
 
 ROUTERS += [sensors.router, devices.router, telemetry.router, spectrum.router, export.router]
 
-from . import config  # noqa: E402
+from . import config, keys, sim  # noqa: E402
 
-ROUTERS.append(config.router)
+ROUTERS += [config.router, keys.router, sim.router]
