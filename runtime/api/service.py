@@ -17,6 +17,7 @@ from .auth import Authenticator, FailedAuthLimiter, KeyRateLimiter
 from .config_service import ConfigService
 from .context import ApiContext, DeviceInfo
 from .keys import KeyStore
+from .routes import metrics
 
 KEYS_FILE = "keys.db"
 MODEL = "EsoCore Edge"
@@ -91,6 +92,7 @@ def build_api(
     ctx.bind_device(device)
     ctx.config = ConfigService(session, ctx, restart)
     app = create_app(ctx)
+    metrics.install(app, ctx)
     return app, ctx
 
 

@@ -13,6 +13,7 @@ from . import devices, export, sensors, spectrum, telemetry  # noqa: E402
 
 ROUTERS += [sensors.router, devices.router, telemetry.router, spectrum.router, export.router]
 
-from . import config, keys, sim  # noqa: E402
+from . import config, keys, metrics, sim  # noqa: E402
 
 ROUTERS += [config.router, keys.router, sim.router]
+ROOT_ROUTERS.append(metrics.router)
