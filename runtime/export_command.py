@@ -59,7 +59,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--resolution", choices=RESOLUTIONS, default="raw")
     p.add_argument("--data-dir", default="data", help="the device's data directory (./data)")
-    p.add_argument("--config", help="device config, for sensor names and the time zone")
+    p.add_argument(
+        "--config",
+        help="device config, for sensor names and the time zone (default: as `esocore run`)",
+    )
     p.add_argument("--board", help="board name or file (default: from the config, 'sim')")
     p.add_argument(
         "-o", "--output", required=True, metavar="FILE", help="output file, - for stdout"
@@ -72,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from .store import Store, StoreError
 
     fmt = _format(args.format, args.output)
-    names, tz, known_sensors, known_devices = _device_view(args.config, args.board)
+    names, tz, known_sensors, known_devices = _device_view(args.config, args.board, args.data_dir)
     try:
         store = Store(args.data_dir, readonly=True)
     except StoreError as exc:
@@ -116,17 +119,18 @@ def _format(given: str | None, output: str) -> str:
 
 
 def _device_view(
-    config_path: str | None, board: str | None
+    config_path: str | None, board: str | None, data_dir: str
 ) -> tuple[dict[str, str], tzinfo, set[str], set[str]]:
     """Sensor names, time zone and configured ids, from the config the device runs with
-    (and the board file, for sensors the config leaves unnamed)."""
+    (--config, else DATA_DIR/device.toml, else the board's shipped one, as `esocore run`
+    chooses) and the board file, for sensors the config leaves unnamed."""
     from board import BoardError, load_board
 
     from .config import ConfigError
     from .session import resolve_config
 
     try:
-        config = resolve_config(config_path, board)
+        config = resolve_config(config_path, board, data_dir)
     except ConfigError as exc:
         more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
         raise UsageError(f"{exc.source}: {exc.problems[0]}{more}") from None

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
-from typing import Any
 
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
@@ -77,29 +76,14 @@ class HistoryParams:
 
 
 def device_timezone(ctx: ApiContext) -> tzinfo:
-    """The zone naive times are read in: config `device.timezone`, UTC until the device's
-    config is reachable from the API context."""
-    name = getattr(getattr(_current_config(ctx), "device", None), "timezone", None)
+    """The zone naive times are read in: the running config's `device.timezone` (it may
+    change through PUT /config/), UTC when there is no config service (tests, tools)."""
+    config = getattr(ctx.config, "current", None) if ctx.config is not None else None
+    name = getattr(getattr(config, "device", None), "timezone", None)
     try:
         return zone(name) if isinstance(name, str) else UTC
     except TimeParseError:
         return UTC
-
-
-def _current_config(ctx: ApiContext) -> Any:
-    service = getattr(ctx, "config", None)
-    if service is None or hasattr(service, "device"):
-        return service
-    for name in ("current", "config", "get"):
-        value = getattr(service, name, None)
-        if callable(value):
-            try:
-                value = value()
-            except TypeError:
-                continue
-        if value is not None and hasattr(value, "device"):
-            return value
-    return None
 
 
 def selection_for(ctx: ApiContext, params: HistoryParams) -> Selection:

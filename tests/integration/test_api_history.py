@@ -82,19 +82,20 @@ def as_tuples(rows: list[dict], keys=KEYS) -> list[tuple]:
 @pytest.fixture(scope="module")
 def plant(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("api-history")
-    config = tmp / "device.toml"
+    data_dir = tmp / "data"
+    data_dir.mkdir()
+    # The device's own config in its data directory (what PUT /config/ writes), which
+    # `esocore sim`, `esocore run` and `esocore export` all pick up without --config.
+    config = data_dir / "device.toml"
     shipped = default_config_path("sim").read_text()
     config.write_text(shipped.replace('timezone = "UTC"', f'timezone = "{ZONE}"'))
     assert f'timezone = "{ZONE}"' in config.read_text()
     # Whole minutes, 90 min ago: inside raw retention, rollup buckets of its own.
     start = math.floor(time.time() / 60) * 60 - 90 * 60
-    data_dir = tmp / "data"
     esocore(
         "sim",
         "--duration",
         f"{SIM_MINUTES}m",
-        "--config",
-        str(config),
         "--data-dir",
         str(data_dir),
         "--start",
@@ -102,7 +103,8 @@ def plant(tmp_path_factory):
         "--quiet",
         cwd=tmp,
     )
-    running = start_device(tmp, "--config", str(config))
+    running = start_device(tmp)
+    assert any(str(config) in line for line in running.output), running.output
     api = Api(running)
     try:
         yield Plant(api, start, data_dir, config)
@@ -400,7 +402,7 @@ def test_accept_header_asks_for_a_file(plant):
 def test_export_cli_round_trip(plant, tmp_path, capsys):
     zone = ZoneInfo(ZONE)
     naive_start = datetime.fromtimestamp(plant.start, zone).replace(tzinfo=None).isoformat()
-    common = ["--data-dir", str(plant.data_dir), "--config", str(plant.config)]
+    common = ["--data-dir", str(plant.data_dir)]  # its device.toml gives zone and names
     span = ["--start", naive_start, "--end", iso(plant.end), "--axis", "all"]
     api_params = {"start_time": naive_start, "end_time": iso(plant.end), "axis": "all"}
     # As a user runs it, next to the running device: a process, with its progress bar.
