@@ -62,9 +62,16 @@ class RunningServer:
         self._server = server
         self._task = task
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 3.0) -> None:
+        """Stop serving; responses under way get `grace_s` to finish. An idle keep-alive TLS
+        connection closes only once the client answers the close (uvicorn waits up to 30 s
+        for that), so a client holding one must not hold up stopping the device."""
         self._server.should_exit = True
-        await self._task
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace_s)
+        except TimeoutError:
+            self._server.force_exit = True
+            await self._task
 
 
 async def start_server(
