@@ -11,6 +11,7 @@ from ...config import DeviceConfig
 from ..config_service import MASK, SECTIONS, ConfigService
 from ..deps import Ctx, Reader, Writer
 from ..errors import ApiError, bad_request
+from ._both import route
 
 router = APIRouter(tags=["config"])
 
@@ -61,13 +62,15 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (numbers must be finite)")
 
 
-@router.get("/config/", summary="Current configuration")
+@route(router, "GET", "/config/", summary="Current configuration")
 def get_config(ctx: Ctx, _: Reader) -> dict[str, Any]:
     """The whole device config; secrets read as `********`."""
     return _service(ctx).view()
 
 
-@router.put(
+@route(
+    router,
+    "PUT",
     "/config/",
     summary="Update configuration",
     openapi_extra=_BODY,
@@ -87,7 +90,9 @@ async def put_config(request: Request, ctx: Ctx, principal: Writer) -> dict[str,
     return await _service(ctx).replace(data, principal.key_id)
 
 
-@router.post(
+@route(
+    router,
+    "POST",
     "/config/restart",
     summary="Restart services",
     status_code=202,

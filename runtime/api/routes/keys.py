@@ -14,6 +14,7 @@ from ...readings import iso_utc
 from ..deps import Admin, Ctx
 from ..errors import ApiError, not_found
 from ..keys import ApiKey, KeyError_, Role
+from ._both import route
 
 router = APIRouter(tags=["keys"])
 
@@ -70,14 +71,14 @@ def _epoch(value: datetime, ctx: Any) -> float:
     return value.timestamp()
 
 
-@router.get("/keys/", summary="List API keys")
+@route(router, "GET", "/keys/", summary="List API keys")
 def list_keys(ctx: Ctx, _: Admin) -> list[dict[str, Any]]:
     """Every key with its role, dates and state; never a secret."""
     now = ctx.utc_now()
     return [key_view(k, now) for k in ctx.auth.keys.list()]
 
 
-@router.post("/keys/", summary="Create an API key", status_code=201)
+@route(router, "POST", "/keys/", summary="Create an API key", status_code=201)
 def create_key(new: NewKey, ctx: Ctx, principal: Admin) -> dict[str, Any]:
     """The new key with its secret in `key`: shown this once, store it securely."""
     now = ctx.utc_now()
@@ -94,7 +95,7 @@ def create_key(new: NewKey, ctx: Ctx, principal: Admin) -> dict[str, Any]:
     return {**key_view(record, now), "key": secret}
 
 
-@router.post("/keys/{key_id}/rotate", summary="Rotate an API key")
+@route(router, "POST", "/keys/{key_id}/rotate", summary="Rotate an API key")
 def rotate_key(
     key_id: str,
     ctx: Ctx,
@@ -119,7 +120,7 @@ def rotate_key(
     return {**key_view(record, now), "key": secret, "previous_valid_until": iso_utc(now + grace)}
 
 
-@router.delete("/keys/{key_id}", summary="Revoke an API key")
+@route(router, "DELETE", "/keys/{key_id}", summary="Revoke an API key")
 def revoke_key(key_id: str, ctx: Ctx, principal: Admin) -> dict[str, Any]:
     """Revoked at once: the next request with it gets 401."""
     now = ctx.utc_now()

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...readings import iso_utc
 from ..deps import Ctx, Reader, Writer
 from ..errors import ApiError, not_found
+from ._both import route
 
 router = APIRouter(tags=["simulation"])
 
@@ -55,20 +56,20 @@ def fault_view(fault: Any, plant: Any, ctx: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/sim/faults", summary="Injected faults")
+@route(router, "GET", "/sim/faults", summary="Injected faults")
 async def list_faults(ctx: Ctx, _: Reader) -> list[dict[str, Any]]:
     """Faults acting on the simulated plant now (or scheduled), with their current level."""
     plant = _plant(ctx)
     return [fault_view(f, plant, ctx) for f in plant.faults()]
 
 
-@router.get("/sim/fault-kinds", summary="Fault kinds the plant simulates")
+@route(router, "GET", "/sim/fault-kinds", summary="Fault kinds the plant simulates")
 async def fault_kinds(ctx: Ctx, _: Reader) -> list[dict[str, str]]:
     plant = _plant(ctx)
     return [{"kind": k, "description": d} for k, d in plant.fault_kinds().items()]
 
 
-@router.post("/sim/faults", summary="Inject a fault", status_code=201)
+@route(router, "POST", "/sim/faults", summary="Inject a fault", status_code=201)
 async def inject_fault(request: FaultRequest, ctx: Ctx, principal: Writer) -> dict[str, Any]:
     plant = _plant(ctx)
     try:
@@ -87,7 +88,7 @@ async def inject_fault(request: FaultRequest, ctx: Ctx, principal: Writer) -> di
     return fault_view(fault, plant, ctx)
 
 
-@router.delete("/sim/faults/{fault_id}", summary="Clear a fault")
+@route(router, "DELETE", "/sim/faults/{fault_id}", summary="Clear a fault")
 async def clear_fault(fault_id: str, ctx: Ctx, principal: Writer) -> dict[str, Any]:
     plant = _plant(ctx)
     try:
