@@ -96,6 +96,10 @@ async def start_server(
     try:
         config.load()
         sock = config.bind_socket()
+        # uvicorn makes the socket with proto 0, and asyncio turns Nagle off (TCP_NODELAY)
+        # only on sockets whose proto is TCP: without this every response waits ~40 ms for
+        # the client's delayed ACK. Re-wrapping the descriptor reads the real proto.
+        sock = socket.socket(fileno=sock.detach())
     except OSError as exc:
         raise UsageError(_bind_error(listener, exc)) from None
     except SystemExit:  # uvicorn exits the process on a bind error; keep it ours to report
