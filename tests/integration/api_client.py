@@ -1,5 +1,5 @@
-"""A keep-alive HTTPS client for the API tests, closed before the device stops: an idle TLS
-connection left open holds up the server's shutdown (uvicorn waits for the TLS close)."""
+"""A keep-alive HTTPS client for the API tests: one TLS handshake per module rather than per
+request, and closed before the device stops, as a well-behaved integrator's client is."""
 
 from __future__ import annotations
 
