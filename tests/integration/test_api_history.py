@@ -340,6 +340,8 @@ def test_sensor_history_is_history_filtered_by_sensor(plant):
     assert as_tuples(direct) == plant.expected("sensor_id = 'motor-1-current'")
     csv_text = plant.get("/telemetry/sensor/motor-1-current", params=plant.span(format="csv")).text
     assert len(csv_text.splitlines()) == len(direct) + 1
+    for path in ("/telemetry/sensor/nope/", "/telemetry/sensor/motor-1-temp,motor-2-temp/"):
+        _error(plant.get(path, params=plant.span()), 404, "not_found")
 
 
 # -- exports ---------------------------------------------------------------------------------------

@@ -259,15 +259,16 @@ def sensor_telemetry(
     format: Format | None = None,
     total: bool = False,
 ) -> Response:
-    sensor = find_sensor(ctx, sensor_id)
     wants_history = HISTORY_TRIGGERS & set(request.query_params.keys()) or format_from_accept(
         request.headers.get("accept")
     )
-    if wants_history:
+    if "," in sensor_id:  # one sensor here; lists are for history/?sensor_id=
+        raise not_found("sensor", sensor_id)
+    if wants_history:  # also for a sensor no longer configured whose history is stored
         params = HistoryParams(
             start_time,
             end_time,
-            [sensor.id],
+            [sensor_id],
             None,
             metric,
             axis,
@@ -278,6 +279,7 @@ def sensor_telemetry(
             total,
         )
         return history_response(request, ctx, params)
+    sensor = find_sensor(ctx, sensor_id)
     readings = _latest(ctx, (sensor.id,), None, id_list(metric), _axes(axis, ALL_AXES))
     return _json(
         {
