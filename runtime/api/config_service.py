@@ -327,6 +327,10 @@ class ConfigService:
             config = validate_config(data, "request body")
         except ConfigError as exc:
             raise ConfigRejected(problems + exc.problems) from None
+        try:
+            dump_config(config)
+        except ValueError as exc:  # text that is not Unicode, say (a lone surrogate)
+            problems.append(f"config: cannot be stored as TOML: {exc}")
         if problems:
             raise ConfigRejected(problems)
         return config, self._trial(config)

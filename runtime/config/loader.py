@@ -54,13 +54,18 @@ def dump_config(config: DeviceConfig, header: str = "") -> str:
 
     Unset settings (None) are left out, as TOML has no null, and so are empty tables; both
     read back as the same defaults. Comments are not kept (`header` becomes the file's
-    opening comment).
+    opening comment). ValueError if the config cannot be stored as TOML text.
     """
     data = _prune(config.model_dump(mode="json", exclude_none=True))
     text = tomli_w.dumps(data)
     comment = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
     text = comment + ("\n" if comment else "") + text
-    if parse_config(text, "written config") != config:  # a model TOML cannot express
+    text.encode("utf-8")  # UnicodeEncodeError (a ValueError) for lone surrogates
+    try:
+        again = parse_config(text, "written config")
+    except ConfigError as exc:
+        raise ValueError("; ".join(exc.problems)) from None
+    if again != config:  # a value TOML cannot express
         raise ValueError("the config does not survive a round trip through TOML")
     return text
 

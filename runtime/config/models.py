@@ -285,7 +285,8 @@ def duplicate_id_problems(data: object) -> list[str]:
                 f"machines[{i}].id: {machine_id!r} is already used by "
                 f"machines[{seen_machines[machine_id]}]"
             )
-        seen_machines.setdefault(machine_id, i)
+        if isinstance(machine_id, str):
+            seen_machines.setdefault(machine_id, i)
         mounts = machine.get("sensors")
         for j, mount in enumerate(mounts if isinstance(mounts, list) else []):
             sensor = mount.get("sensor") if isinstance(mount, dict) else None

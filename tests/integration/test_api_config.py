@@ -206,6 +206,17 @@ def test_malformed_or_partial_bodies_are_refused_and_change_nothing(device, body
     assert snapshot(device.config_file.parent) == before
 
 
+def test_values_that_cannot_be_stored_are_refused_not_a_server_error(device):
+    before = snapshot(device.config_file.parent)
+    config = device.get("/config/").json()
+    for path, value in (("name", "Motor \ud800"), ("id", {}), ("sensors", [{"sensor": 7}])):
+        bad = copy.deepcopy(config)
+        bad["machines"][0][path] = value
+        answer = put(device, bad)
+        assert answer.status_code == 422, (path, answer.text)
+    assert snapshot(device.config_file.parent) == before
+
+
 def test_a_read_only_key_cannot_change_the_config(device):
     before = snapshot(device.config_file.parent)
     config = device.get("/config/").json()

@@ -19,12 +19,14 @@ from runtime.api.config_service import (
     write_atomically,
 )
 from runtime.config import (
+    ConfigError,
     DeviceConfig,
     Secret,
     default_config_path,
     dump_config,
     load_config,
     parse_config,
+    validate_config,
 )
 
 
@@ -189,3 +191,19 @@ def test_a_failed_write_leaves_the_file_as_it_was(tmp_path, monkeypatch):
         write_atomically(target, "a = 2\n", None)
     assert target.read_text() == "a = 1\n"
     assert [p.name for p in tmp_path.iterdir()] == ["device.toml"]
+
+
+def test_ids_of_the_wrong_type_are_problems_not_crashes():
+    data = load_config(default_config_path("sim")).model_dump(mode="json")
+    data["machines"][0]["id"] = {}
+    data["machines"][1]["id"] = ["motor-2"]
+    with pytest.raises(ConfigError) as refused:
+        validate_config(data)
+    assert [p.split(":")[0] for p in refused.value.problems] == ["machines[0].id", "machines[1].id"]
+
+
+def test_text_toml_cannot_store_is_refused_when_written():
+    data = load_config(default_config_path("sim")).model_dump(mode="json")
+    data["machines"][0]["name"] = "Motor \ud800"  # a lone surrogate, as JSON can carry
+    with pytest.raises(ValueError, match="surrogates"):
+        dump_config(DeviceConfig.model_validate(data))
