@@ -26,7 +26,7 @@ import os
 import re
 import types
 import typing
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -243,9 +243,9 @@ def write_atomically(path: Path, text: str, previous: str | None) -> None:
         mode = path.stat().st_mode & 0o777
     except FileNotFoundError:
         mode = 0o600  # it may hold secrets
-    if previous is not None:
-        _replace(backup_path(path), previous.encode(), mode)
-    _replace(path, text.encode(), mode)
+    if previous is not None:  # byte for byte, even if it was not valid UTF-8
+        _replace(backup_path(path), previous.encode("utf-8", "surrogateescape"), mode)
+    _replace(path, text.encode("utf-8", "surrogateescape"), mode)
 
 
 def _replace(path: Path, data: bytes, mode: int) -> None:
@@ -268,8 +268,17 @@ def _replace(path: Path, data: bytes, mode: int) -> None:
         os.close(directory)
 
 
-def _roll_back(source: Any, previous: str) -> None:
-    if source.shipped:  # the device ran the shipped config: it does again
+def _read_if_there(path: Path) -> str | None:
+    """The file's text; None if it is gone (removed while the device ran). A file that cannot
+    be read is an OSError, answered 503."""
+    try:
+        return path.read_text("utf-8", errors="surrogateescape")
+    except FileNotFoundError:
+        return None
+
+
+def _roll_back(source: Any, previous: str | None) -> None:
+    if source.shipped or previous is None:  # there was no file of the device's own
         for path in (source.target, backup_path(source.target)):
             path.unlink(missing_ok=True)
     else:
@@ -277,8 +286,6 @@ def _roll_back(source: Any, previous: str) -> None:
 
 
 # -- the service -----------------------------------------------------------------------------
-
-Restart = Callable[[DeviceConfig], Awaitable[None]]
 
 
 class ConfigService:
@@ -376,7 +383,12 @@ class ConfigService:
                     restart,
                 )
             source = self.source
-            previous_text = await asyncio.to_thread(source.path.read_text, "utf-8")
+            try:
+                previous_text = await asyncio.to_thread(_read_if_there, source.path)
+            except OSError as exc:
+                raise ApiError(
+                    503, f"cannot read {source.path}: {exc.strerror or exc}; nothing was changed"
+                ) from None
             header = (
                 f"EsoCore Edge device config, written by PUT /api/v1/config/ at "
                 f"{iso_utc(self.ctx.utc_now())}.\nThe previous version is in "
