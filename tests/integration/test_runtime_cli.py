@@ -104,8 +104,13 @@ def test_run_serves_until_sigterm_then_flushes(tmp_path):
     )
     assert report["machines"] == ["motor-1", "motor-2"]
     assert len(report["sensors"]) == 6
-    kinds = [e["kind"] for e in report["recent_events"]]
-    assert kinds[0] == "shutdown" and "boot" in kinds
+    assert report["recent_events"][0]["kind"] == "shutdown"
+    db = sqlite3.connect(tmp_path / "d" / "esocore.db")
+    try:
+        kinds = [k for (k,) in db.execute("SELECT kind FROM events ORDER BY timestamp")]
+    finally:
+        db.close()
+    assert kinds[0] == "boot" and kinds[-1] == "shutdown"
     metrics = {(v["sensor_id"], v["metric"]) for v in report["last_values"]}
     assert ("motor-1-accel", "vibration_rms") in metrics
     assert ("motor-2-temp", "temperature") in metrics
