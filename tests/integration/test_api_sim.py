@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from .device_server import RunningDevice, start_device
+from .event_log import events, wait_for_events
 
 
 @pytest.fixture(scope="module")
@@ -15,6 +16,10 @@ def device(tmp_path_factory):
     running = start_device(tmp_path_factory.mktemp("sim-api"))
     yield running
     assert running.stop() == 0
+
+
+def events_of(device: RunningDevice, kind: str) -> list[dict]:
+    return [e for e in events(device.data_dir) if e["kind"] == kind]
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 20) -> bool:
@@ -114,7 +119,10 @@ def test_faults_survive_an_in_process_restart(device):
             json={"machine": "motor-2", "kind": "misalignment", "severity": 0.3},
             timeout=30,
         ).json()
+        restarts = len(events_of(device, "services_restarted"))
         assert s.post(device.base_url + "/config/restart", timeout=30).status_code == 202
-        time.sleep(1)
+        assert wait_for_events(
+            device.data_dir, lambda e: e["kind"] == "services_restarted", restarts + 1
+        )
         assert [f["id"] for f in device.get("/sim/faults").json()] == [made["id"]]
         s.delete(device.base_url + f"/sim/faults/{made['id']}", timeout=30)
