@@ -321,10 +321,24 @@ def wrk(binary: str, url: str, seconds: int, connections: int, headers: dict[str
 
 
 def acquisition_counters(health: dict) -> dict[str, int]:
-    return {
+    """Totals since the start, plus each sensor's overflows as `overflows:<sensor id>`."""
+    counters = {
         "fifo_overflows": int(health["scheduler"]["fifo_overflows"]),
         "deadline_misses": int(health["scheduler"]["deadline_misses"]),
     }
+    for sensor in health["sensors"]:
+        counters[f"overflows:{sensor['sensor_id']}"] = int(sensor["overflows"])
+    return counters
+
+
+def per_sensor(counters: dict[str, int]) -> str:
+    """'motor-1-current 51, ...' for the sensors that overflowed."""
+    found = [
+        f"{name.removeprefix('overflows:')} {n}"
+        for name, n in sorted(counters.items())
+        if name.startswith("overflows:") and n
+    ]
+    return ", ".join(found) or "none"
 
 
 def grown(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
@@ -351,14 +365,14 @@ def bench_telemetry(where: Path, args: argparse.Namespace, binary: str) -> dict:
         for url in urls.values():
             wrk(binary, url, 2, args.connections, headers)
         rounds: dict[str, list[Load]] = {name: [] for name in urls}
-        under_load = {"fifo_overflows": 0, "deadline_misses": 0}
+        under_load: dict[str, int] = {}
         for _ in range(args.rounds):
             for name, url in urls.items():
                 before = acquisition_counters(device.health())
                 rounds[name].append(wrk(binary, url, args.duration, args.connections, headers))
                 if name == "device":
                     for counter, n in grown(before, acquisition_counters(device.health())).items():
-                        under_load[counter] += n
+                        under_load[counter] = under_load.get(counter, 0) + n
     finally:
         for server in servers:
             server.stop()
@@ -600,6 +614,7 @@ def report(result: dict) -> str:
         f"{grew['fifo_overflows']} / {grew['deadline_misses']} (idle, as long: "
         f"{idle['fifo_overflows']} / {idle['deadline_misses']}) | 0 overflows | "
         f"{mark(met['no_overflow_under_load'])} |",
+        f"| which sensors overflowed under the `/telemetry/` load | {per_sensor(grew)} | | |",
         f"| history page, 1000 of 1 M, all 20 series, random start: median / p99 | "
         f"{pa['median_ms']:.1f} / {pa['p99_ms']:.1f} ms | < 30 ms | {mark(met['history_page'])} |",
         f"| same, next page by its `Link` | {pa['next_median_ms']:.1f} / "
@@ -612,12 +627,14 @@ def report(result: dict) -> str:
         f"| JSON export, 1 M rows ({ex['json']['bytes'] / 1e6:.0f} MB) | "
         f"{ex['json']['median_s']:.2f} s | | |",
         f"| FIFO overflows / deadline misses: {args_pages(h)} history pages | "
-        f"{acq['pages']['fifo_overflows']} / {acq['pages']['deadline_misses']} | | |",
+        f"{acq['pages']['fifo_overflows']} / {acq['pages']['deadline_misses']} "
+        f"({per_sensor(acq['pages'])}) | | |",
     ]
     for fmt in ("csv", "parquet", "json"):
         lines.append(
             f"| FIFO overflows / deadline misses: {len(ex[fmt]['runs'])} {fmt} exports | "
-            f"{acq[fmt]['fifo_overflows']} / {acq[fmt]['deadline_misses']} | | |"
+            f"{acq[fmt]['fifo_overflows']} / {acq[fmt]['deadline_misses']} "
+            f"({per_sensor(acq[fmt])}) | | |"
         )
     return "\n".join(lines)
 
