@@ -416,8 +416,8 @@ def make_plant_ca(where: Path) -> tuple[Path, Path, Path]:
 
 
 def get_trusting(url: str, ca: Path, key: str) -> tuple[int, dict]:
-    """GET with a client that trusts only `ca`; its connection is closed on return (a
-    connection left open delays the device's TLS shutdown)."""
+    """GET with a client that trusts only `ca`; its connection is closed on return (an idle
+    keep-alive TLS connection would add the server's grace period to the device's stop)."""
     with requests.Session() as session:
         session.trust_env = False
         session.verify = str(ca)
