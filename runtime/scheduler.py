@@ -64,6 +64,15 @@ class PeriodicTask:
     offset: float = 0.0  # phase of the releases within the period
 
 
+MIN_PERIOD_S = 1e-4
+
+
+def _run_order(task: PeriodicTask) -> tuple[int, float, float, int]:
+    """Higher priority first; among equals the shorter period first (rate-monotonic: its
+    deadline is nearer), then the earlier release, then insertion order."""
+    return (-task.priority, task.period, task.next_release, task.order)
+
+
 class Scheduler:
     """Runs periodic tasks against an injected clock (see module docstring)."""
 
@@ -90,8 +99,11 @@ class Scheduler:
         priority: int = 0,
         offset: float = 0.0,
     ) -> PeriodicTask:
-        if not period > 0 or math.isinf(period):
-            raise ValueError(f"task {name!r}: period must be a positive number of seconds")
+        if not MIN_PERIOD_S <= period < math.inf:
+            raise ValueError(
+                f"task {name!r}: period must be from {MIN_PERIOD_S} s to a finite number of "
+                f"seconds, got {period!r}"
+            )
         if any(t.name == name for t in self.tasks):
             raise ValueError(f"task {name!r} is already scheduled")
         task = PeriodicTask(
@@ -123,7 +135,7 @@ class Scheduler:
         """Run every task released at or before now, highest priority first."""
         now = self.clock.now()
         due = [t for t in self.tasks if t.next_release <= now]
-        due.sort(key=lambda t: (-t.priority, t.next_release, t.order))
+        due.sort(key=_run_order)
         for task in due:
             self._run(task)
         return len(due)
@@ -190,7 +202,7 @@ class Scheduler:
                 continue
             now = self.clock.now()
             due = [t for t in self.tasks if t.next_release <= now]
-            due.sort(key=lambda t: (-t.priority, t.next_release, t.order))
+            due.sort(key=_run_order)
             for task in due:
                 if stop.is_set():
                     break

@@ -24,6 +24,9 @@ from dsp_ext import COMMON_BEARINGS, BearingGeometry
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 Mounting = Literal["radial_horizontal", "radial_vertical", "axial"]
 Hz = Annotated[float, Field(ge=0)]
+# Analysing a frame more often than this only burns CPU (and a scheduler period must stay
+# far above the clock's resolution).
+MIN_UPDATE_INTERVAL_S = 0.05
 
 
 class SecretMark:
@@ -49,7 +52,7 @@ class DeviceSection(Strict):
     name: str = "EsoCore Edge"
     board: str = "sim"
     timezone: str = "UTC"
-    status_interval_s: float = Field(10.0, gt=0)
+    status_interval_s: float = Field(10.0, ge=0.1)
 
     @field_validator("timezone")
     @classmethod
@@ -68,14 +71,14 @@ class AnalysisOptions(Strict):
     """How vibration frames are analysed; set in [analysis] and overridable per sensor."""
 
     frame_length: int | None = None
-    update_interval_s: float | None = Field(None, gt=0, le=3600)
+    update_interval_s: float | None = Field(None, ge=MIN_UPDATE_INTERVAL_S, le=3600)
     overlap: float | None = Field(None, ge=0, le=0.9)
     window: Literal["hann", "flattop"] | None = None
     velocity_band_hz: tuple[Hz, Hz] | None = None
     hf_band_hz: tuple[Hz, Hz] | None = None
     envelope_band_hz: tuple[Hz, Hz] | None = None
-    envelope_fmax_hz: float | None = Field(None, gt=0)
-    spectrum_snapshot_interval_s: float | None = Field(None, gt=0)
+    envelope_fmax_hz: float | None = Field(None, ge=1.0)
+    spectrum_snapshot_interval_s: float | None = Field(None, ge=1.0)
 
     @field_validator("frame_length")
     @classmethod
@@ -208,7 +211,7 @@ class RetentionConfig(Strict):
 class StoreConfig(Strict):
     flush_interval_s: float = Field(1.0, gt=0, le=60)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
-    retention_check_interval_s: float = Field(600.0, gt=0)
+    retention_check_interval_s: float = Field(600.0, ge=1.0)
 
 
 class HttpConfig(Strict):

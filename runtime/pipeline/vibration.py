@@ -17,6 +17,7 @@ import numpy as np
 from dsp_ext import AnalysisSettings, Analyzer, BatchAnalysis, bearing_frequencies
 
 from ..config import AnalysisOptions, MachineConfig
+from ..config.models import MIN_UPDATE_INTERVAL_S
 from ..live import SpectrumSnapshot
 from ..readings import Reading
 from .ring import RingBuffer
@@ -80,8 +81,11 @@ def frame_settings(options: AnalysisOptions, fs: float, machine: MachineConfig) 
 
 
 def update_interval(options: AnalysisOptions, fs: float) -> float:
+    """Seconds between analyses: given, or from the frame length and overlap (at least
+    MIN_UPDATE_INTERVAL_S, so a short frame with a large overlap cannot flood the loop)."""
     if options.overlap is not None:
-        return (options.frame_length or 16384) / fs * (1 - options.overlap)
+        interval = (options.frame_length or 16384) / fs * (1 - options.overlap)
+        return max(interval, MIN_UPDATE_INTERVAL_S)
     return float(options.update_interval_s or 1.0)
 
 

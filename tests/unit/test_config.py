@@ -94,3 +94,28 @@ bearing = { balls = 8, ball_diameter_mm = 6.0, pitch_diameter_mm = 30.0 }
 def test_bearing_geometry_must_be_complete():
     with pytest.raises(ConfigError, match=r"machines\[0\]\.bearing: give all of balls"):
         parse_config('[[machines]]\nid="m"\nname="M"\nbearing = { balls = 8 }\n')
+
+
+@pytest.mark.parametrize(
+    "setting, value",
+    [
+        ("update_interval_s", 5e-324),
+        ("update_interval_s", 0.0001),
+        ("envelope_fmax_hz", 5e-324),
+        ("spectrum_snapshot_interval_s", 0.001),
+    ],
+)
+def test_absurdly_small_intervals_and_frequencies_are_refused(setting, value):
+    with pytest.raises(ConfigError, match=f"analysis.{setting}: Input should be greater"):
+        parse_config(f"[analysis]\n{setting} = {value!r}\n")
+
+
+def test_overlap_cannot_make_the_update_interval_absurdly_short():
+    from runtime.config import SensorMount
+    from runtime.pipeline.vibration import update_interval
+
+    mount = SensorMount(sensor="s-1", analysis={"frame_length": 256, "overlap": 0.9})
+    options = parse_config("").analysis_for(mount)
+    assert options.overlap == 0.9
+    # 256 samples at 26.667 kHz with 90 % overlap would be an analysis every 0.96 ms.
+    assert update_interval(options, 26667.0) == 0.05
