@@ -271,6 +271,8 @@ class Device:
         self-tests, takes tens of milliseconds and is not acquisition lateness)."""
         for unit in self.units:
             unit.start()
+        for unit in self.units:
+            unit.discard_backlog()
         self.scheduler.restart()
 
     def use_worker_thread(self, executor: Executor) -> None:

@@ -93,6 +93,14 @@ class AcquisitionUnit:
             self._set(state="ok")
         return True
 
+    def discard_backlog(self) -> None:
+        """Empty the chip's buffer once every chip is up: what piled up while the others were
+        being brought up is not data anyone waits for, and its overflow flag is not a fault of
+        acquisition (the first real drain follows at once)."""
+        if self.started:
+            with contextlib.suppress(SensorError):
+                self.driver.read_block()
+
     def poll(self) -> None:
         """One scheduler run: restart the chip if it is down (every retry interval), then
         drain it."""
