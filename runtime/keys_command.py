@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .api.keys import ROLES, KeyError_
 from .api.service import key_store
-from .api.tls import CERT_NAME, ensure_certificate
+from .api.tls import ensure_certificate
 from .errors import UsageError
 from .readings import iso_utc
 
@@ -37,6 +37,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     cert_actions = cert.add_subparsers(dest="action", required=True, metavar="ACTION")
     export = cert_actions.add_parser("export", help="print the certificate (PEM) to trust it")
     export.add_argument("--data-dir", default="data")
+    export.add_argument("--config", help="device config (default: as `esocore run` picks it)")
     export.set_defaults(handler=run_cert)
 
 
@@ -82,9 +83,22 @@ def run_keys(args: argparse.Namespace) -> int:
 
 
 def run_cert(args: argparse.Namespace) -> int:
+    """The certificate the device serves: the plant's own when the config names one (clients
+    should then trust the plant CA), else the self-signed one of the data directory."""
+    from .session import resolve_config
+
+    try:
+        config = resolve_config(args.config, None, args.data_dir)
+    except UsageError:
+        config = None
+    if config is not None and config.http.cert_file:
+        path = Path(config.http.cert_file)
+        try:
+            sys.stdout.write(path.read_text())
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read the configured certificate ({exc})") from None
+        return 0
     cert, _ = ensure_certificate(args.data_dir)
-    if cert.name != CERT_NAME:  # pragma: no cover - ensure_certificate names it
-        raise UsageError(f"unexpected certificate file {cert}")
     sys.stdout.write(Path(cert).read_text())
     return 0
 
