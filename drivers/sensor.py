@@ -35,6 +35,13 @@ class DriverStats:
     retries: int = 0
     crc_errors: int = 0
 
+    def count(self, block: RawBlock, overflow: bool | None = None) -> None:
+        """Account for a block handed to the runtime (`overflow` overrides its flag)."""
+        self.blocks += 1
+        self.samples += block.count
+        if block.overflow if overflow is None else overflow:
+            self.overflows += 1
+
 
 class SensorDriver(ABC):
     """A sensor chip (or one channel of a shared chip) as the runtime sees it.
@@ -151,6 +158,15 @@ class ByteRegisters:
 
     def write(self, address: int, *values: int) -> None:
         self.spi.transfer(bytes((self._write_cmd(address), *values)))
+
+    def mismatches(self, expected: dict[int, int]) -> list[str]:
+        """Registers that no longer hold what was written (a chip reset or power-cycled)."""
+        out = []
+        for address, value in expected.items():
+            got = self.read_u8(address)
+            if got != value:
+                out.append(f"register 0x{address:02X} is 0x{got:02X}, wrote 0x{value:02X}")
+        return out
 
 
 def all_same(data: bytes, value: int) -> bool:

@@ -114,10 +114,7 @@ class AdcChannel(SensorDriver):
             )
         elif overflow != block.overflow:
             block = replace(block, overflow=overflow)
-        self.stats.blocks += 1
-        self.stats.samples += block.count
-        if block.overflow:
-            self.stats.overflows += 1
+        self.stats.count(block)
         return block
 
     def stop(self) -> None:

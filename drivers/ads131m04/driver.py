@@ -210,10 +210,7 @@ class Ads131m04(SensorDriver):
             self._started = False
             raise
         if block is not None:
-            self.stats.blocks += 1
-            self.stats.samples += block.count
-            if block.overflow:
-                self.stats.overflows += 1
+            self.stats.count(block)
         return block
 
     def stop(self) -> None:

@@ -114,7 +114,7 @@ class Adxl355(SensorDriver):
             regs.FILTER: regs.ODR_CODES[self.odr_hz],
             regs.POWER_CTL: regs.POWER_TEMP_OFF,
         }
-        wrong = self._mismatches(self._expected)
+        wrong = self.regs.mismatches(self._expected)
         if wrong:
             raise SensorFault(self.device, "configuration did not stick: " + ", ".join(wrong))
         self.regs.read(regs.FIFO_DATA, 3 * regs.FIFO_ENTRIES_MAX)  # empty the FIFO
@@ -162,10 +162,7 @@ class Adxl355(SensorDriver):
         self._require_started()
         block = self.fifo.drain(self.range_g, self.odr_hz)
         if block is not None:
-            self.stats.blocks += 1
-            self.stats.samples += block.count
-            if block.overflow:
-                self.stats.overflows += 1
+            self.stats.count(block)
         return block
 
     def stop(self) -> None:
@@ -186,7 +183,7 @@ class Adxl355(SensorDriver):
                 f"{symptom}; identity is now {ident.hex(' ').upper()}, expected AD 1D ED: "
                 "the chip was replaced",
             )
-        wrong = self._mismatches(self._expected)
+        wrong = self.regs.mismatches(self._expected)
         if wrong:
             raise SensorFault(
                 self.device,
@@ -194,11 +191,3 @@ class Adxl355(SensorDriver):
                 "power-cycled",
             )
         raise SensorFault(self.device, f"{symptom}; the FIFO has stalled although configured")
-
-    def _mismatches(self, expected: dict[int, int]) -> list[str]:
-        out = []
-        for address, value in expected.items():
-            got = self.regs.read_u8(address)
-            if got != value:
-                out.append(f"register 0x{address:02X} is 0x{got:02X}, wrote 0x{value:02X}")
-        return out

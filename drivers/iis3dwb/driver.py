@@ -117,7 +117,7 @@ class Iis3dwb(SensorDriver):
             regs.FIFO_CTRL3: regs.BDR_XL_26K7,
             regs.FIFO_CTRL4: regs.FIFO_MODE_CONTINUOUS,
         }
-        wrong = self._config_mismatches(expected)
+        wrong = self.regs.mismatches(expected)
         if wrong:
             raise SensorFault(self.device, "configuration did not stick: " + ", ".join(wrong))
         self._expected_config = expected
@@ -171,10 +171,7 @@ class Iis3dwb(SensorDriver):
         self._require_started()
         block, overflow = self.fifo.drain(self.range_g)
         if block is not None:
-            self.stats.blocks += 1
-            self.stats.samples += block.count
-            if overflow:
-                self.stats.overflows += 1
+            self.stats.count(block, overflow)
         return block
 
     def stop(self) -> None:
@@ -199,7 +196,7 @@ class Iis3dwb(SensorDriver):
                 f"{symptom}; WHO_AM_I is now 0x{probe[0]:02X}, expected "
                 f"0x{regs.WHO_AM_I_VALUE:02X}: the chip was replaced",
             )
-        wrong = self._config_mismatches(getattr(self, "_expected_config", {}))
+        wrong = self.regs.mismatches(getattr(self, "_expected_config", {}))
         if wrong:
             raise SensorFault(
                 self.device,
@@ -207,11 +204,3 @@ class Iis3dwb(SensorDriver):
                 "power-cycled",
             )
         raise SensorFault(self.device, f"{symptom}; the FIFO has stalled although configured")
-
-    def _config_mismatches(self, expected: dict[int, int]) -> list[str]:
-        out = []
-        for address, value in expected.items():
-            got = self.regs.read_u8(address)
-            if got != value:
-                out.append(f"register 0x{address:02X} is 0x{got:02X}, wrote 0x{value:02X}")
-        return out
