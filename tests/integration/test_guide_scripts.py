@@ -195,15 +195,20 @@ def test_python_client_prints_every_current_reading(device, tmp_path):
     assert {"Motor 1 vibration (DE)", "Motor 2 bearing temperature (DE)"} <= seen
 
 
-def test_python_client_sensor_history_covers_the_last_day(device, tmp_path):
+def call_python_client(device, tmp_path, call: str):
+    """Run the guide's EsoCoreClient class (its code up to `# Usage`) and print `call` as JSON."""
     key = device.key("read-only")
     client = until_usage(guide_script("python_client.py", device, key), "# Usage")
     driver = (
         f"client = EsoCoreClient(base_url={device.base_url!r}, api_key={key!r})\n"
         "import json\n"
-        "print(json.dumps(client.get_sensor_history('motor-1-accel')))\n"
+        f"print(json.dumps({call}))\n"
     )
-    done = run_python(client + driver, tmp_path, device.cert)
+    return run_python(client + driver, tmp_path, device.cert)
+
+
+def test_python_client_sensor_history_covers_the_last_day(device, tmp_path):
+    done = call_python_client(device, tmp_path, "client.get_sensor_history('motor-1-accel')")
     assert done.returncode == 0, done.stderr
     history = json.loads(done.stdout)
     assert isinstance(history, list) and history, history
@@ -218,14 +223,7 @@ def test_python_client_sensor_history_covers_the_last_day(device, tmp_path):
 
 @pytest.mark.xfail(strict=True, reason=ALERTS_LATER)
 def test_python_client_active_alerts_is_a_list(device, tmp_path):
-    key = device.key("read-only")
-    client = until_usage(guide_script("python_client.py", device, key), "# Usage")
-    driver = (
-        f"client = EsoCoreClient(base_url={device.base_url!r}, api_key={key!r})\n"
-        "import json\n"
-        "print(json.dumps(client.get_active_alerts()))\n"
-    )
-    done = run_python(client + driver, tmp_path, device.cert)
+    done = call_python_client(device, tmp_path, "client.get_active_alerts()")
     assert done.returncode == 0, done.stderr
     alerts = json.loads(done.stdout)
     assert isinstance(alerts, list), alerts
