@@ -55,6 +55,7 @@ class LiveState:
     spectra: dict[tuple[str, str, str], SpectrumSnapshot] = field(default_factory=dict)
     sensors: dict[str, SensorStatus] = field(default_factory=dict)
     version: int = 0  # bumped on every update, for cheap change detection
+    readings_version: int = 0  # bumped when readings are published (responses cache on it)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def register_sensor(self, status: SensorStatus) -> None:
@@ -73,6 +74,7 @@ class LiveState:
             for r in readings:
                 self.readings[(r.sensor_id, r.metric, r.axis)] = r
             self.version += 1
+            self.readings_version += 1
 
     def publish_spectrum(self, snapshot: SpectrumSnapshot) -> None:
         with self._lock:

@@ -8,15 +8,18 @@ import gc
 import signal
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from drivers.clock import RealClock
 
 from .api.context import ApiContext
-from .api.server import Listener, RunningServer, choose_port, start_server
+from .api.server import Listener, choose_port
+from .api.server_thread import ApiThread, caller_on
 from .api.service import build_api
 from .api.tls import ensure_certificate
 from .config import DeviceConfig, HttpConfig
+from .device import LOOP_LANES
 from .fault_option import parse_fault
 from .session import Session, open_session
 from .status_line import status_line
@@ -109,11 +112,26 @@ class Services:
 
     def restart(self, config: DeviceConfig) -> asyncio.Future[None]:
         """Restart with `config` (already checked against the board) as soon as the running
-        task is done; the future resolves once the new device is up."""
+        task is done; the future resolves once the new device is up. Call it on the device's
+        loop; `restart_from` gives front ends on other loops the same."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((config, future))
         self._halt.set()
         return future
+
+    def restart_from(
+        self, device_loop: asyncio.AbstractEventLoop
+    ) -> Callable[[DeviceConfig], asyncio.Future[None]]:
+        """`restart` for a caller on another thread's loop: its future is on the caller's."""
+
+        async def restart_here(config: DeviceConfig) -> None:
+            await self.restart(config)
+
+        def restart(config: DeviceConfig) -> asyncio.Future[None]:
+            running = asyncio.run_coroutine_threadsafe(restart_here(config), device_loop)
+            return asyncio.wrap_future(running)
+
+        return restart
 
     async def run(self) -> None:
         self._add_status_task()
@@ -121,7 +139,12 @@ class Services:
         self.session.device.start()
         try:
             while True:
-                await self.session.device.scheduler.run_realtime(self._halt)
+                device = self.session.device
+                acquisition = device.start_acquisition_thread()
+                try:
+                    await device.scheduler.run_realtime(self._halt, LOOP_LANES)
+                finally:
+                    await asyncio.to_thread(acquisition.stop)
                 if self._stopping:
                     break
                 self._halt = asyncio.Event()  # requests from now on restart once more
@@ -204,8 +227,12 @@ async def _serve(services: Services, http: HttpConfig, data_dir: str) -> None:
             loop.remove_signal_handler(sig)
 
 
-async def _start_api(services: Services, http: HttpConfig, data_dir: str) -> RunningServer:
-    app, services.ctx = build_api(services.session, data_dir, http, services.restart)
+async def _start_api(services: Services, http: HttpConfig, data_dir: str) -> ApiThread:
+    device_loop = asyncio.get_running_loop()
+    app, services.ctx = build_api(
+        services.session, data_dir, http, services.restart_from(device_loop)
+    )
+    services.ctx.on_device = caller_on(device_loop)
     certfile = keyfile = None
     if http.tls:
         if http.cert_file and http.key_file:
@@ -214,7 +241,8 @@ async def _start_api(services: Services, http: HttpConfig, data_dir: str) -> Run
             cert, key = ensure_certificate(data_dir)
             certfile, keyfile = str(cert), str(key)
     listener = Listener(http.host, choose_port(http.host, http.port, http.tls), http.tls)
-    server = await start_server(app, listener, certfile, keyfile)
+    server = ApiThread(app, listener, certfile, keyfile)
+    await server.start()
     print(f"esocore: REST API at {listener.base_url}", flush=True)
     if http.tls and not http.cert_file:
         print(

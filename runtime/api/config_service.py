@@ -473,7 +473,7 @@ class ConfigService:
             assert self._restart is not None
             await self._restart(config)
             return "restarted"
-        self.session.adopt(config, trial)
+        await self.ctx.on_device(lambda: self.session.adopt(config, trial))
         self.ctx.refresh_catalog()
         return "live" if any(LIVE.match(p) for p in changes) else "next_start"
 

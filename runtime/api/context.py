@@ -6,13 +6,14 @@ and never touch drivers or the scheduler directly.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..catalog import Catalog
 from ..live import LiveState
 from .auth import Authenticator
+from .response_cache import LiveBodyCache
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,12 @@ class ApiContext:
     plant: Any = None  # hal_sim Plant on a simulated board, else None
     data_dir: str = "data"
     carried: CarriedCounters = field(default_factory=lambda: CarriedCounters())
+    # Runs a function on the device's loop thread (the plant, the device's stages and the
+    # scheduler belong to it) and returns its result; the API serves from a thread of its own.
+    on_device: Callable[[Callable[[], Any]], Awaitable[Any]] = field(
+        default_factory=lambda: _call_here
+    )
+    latest_bodies: LiveBodyCache = field(default_factory=LiveBodyCache)
     _device: Any = field(default=None, repr=False)
 
     def bind_device(self, device: Any) -> None:
@@ -59,6 +66,11 @@ class ApiContext:
         """The bound device's catalog changed in place (names and descriptions)."""
         if self._device is not None:
             self.catalog = self._device.catalog
+
+
+async def _call_here(function: Callable[[], Any]) -> Any:
+    """on_device when the API and the device share one loop (tests of the app alone)."""
+    return function()
 
 
 @dataclass

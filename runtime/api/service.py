@@ -16,6 +16,7 @@ from .app import create_app
 from .auth import Authenticator, FailedAuthLimiter, KeyRateLimiter
 from .config_service import ConfigService
 from .context import ApiContext, DeviceInfo
+from .fast_path import LatestReadingsFastPath
 from .keys import KeyStore
 from .routes import metrics
 
@@ -92,6 +93,7 @@ def build_api(
     ctx.bind_device(device)
     ctx.config = ConfigService(session, ctx, restart)
     app = create_app(ctx)
+    app.add_middleware(LatestReadingsFastPath, ctx=ctx)  # inside the metrics: counted
     metrics.install(app, ctx)
     return app, ctx
 

@@ -1,8 +1,8 @@
 """Fault injection into the running simulated plant (404 on a real board), for demos,
 training and hardware-in-the-loop tests.
 
-The plant is read by the acquisition tasks on the event loop, so these handlers are `async`:
-they run on the loop thread too, between two scheduler tasks, and need no lock.
+The plant is read by the acquisition tasks on the device's loop, so every handler does its
+work with the plant there (ctx.on_device), between two scheduler tasks, and needs no lock.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def fault_view(fault: Any, plant: Any, ctx: Any) -> dict[str, Any]:
 async def list_faults(ctx: Ctx, _: Reader) -> list[dict[str, Any]]:
     """Faults acting on the simulated plant now (or scheduled), with their current level."""
     plant = _plant(ctx)
-    return [fault_view(f, plant, ctx) for f in plant.faults()]
+    return await ctx.on_device(lambda: [fault_view(f, plant, ctx) for f in plant.faults()])
 
 
 @route(router, "GET", "/sim/fault-kinds", summary="Fault kinds the plant simulates")
@@ -72,33 +72,43 @@ async def fault_kinds(ctx: Ctx, _: Reader) -> list[dict[str, str]]:
 @route(router, "POST", "/sim/faults", summary="Inject a fault", status_code=201)
 async def inject_fault(request: FaultRequest, ctx: Ctx, principal: Writer) -> dict[str, Any]:
     plant = _plant(ctx)
-    try:
+
+    def inject() -> tuple[str, dict[str, Any]]:
         fault_id = plant.inject_fault(
             request.machine, request.kind, request.severity, ramp_s=request.ramp_s
         )
+        fault = next(f for f in plant.faults() if f.id == fault_id)
+        return fault_id, fault_view(fault, plant, ctx)
+
+    try:
+        fault_id, view = await ctx.on_device(inject)
     except (KeyError, ValueError) as exc:  # FaultError is a ValueError
         message = str(exc).strip("'\"")
         raise ApiError(422, message, [message]) from None
-    fault = next(f for f in plant.faults() if f.id == fault_id)
     ctx.log_event(
         "sim_fault_injected",
         f"{request.kind} ({request.severity:g}) on {request.machine} by key {principal.key_id}",
         data={"fault_id": fault_id, "key_id": principal.key_id, **request.model_dump()},
     )
-    return fault_view(fault, plant, ctx)
+    return view
 
 
 @route(router, "DELETE", "/sim/faults/{fault_id}", summary="Clear a fault")
 async def clear_fault(fault_id: str, ctx: Ctx, principal: Writer) -> dict[str, Any]:
     plant = _plant(ctx)
-    try:
+
+    def clear() -> dict[str, Any]:
         plant.clear_fault(fault_id)
+        fault = next(f for f in plant.timeline.all() if f.id == fault_id)
+        return fault_view(fault, plant, ctx)
+
+    try:
+        view = await ctx.on_device(clear)
     except (KeyError, ValueError):
         raise not_found("fault", fault_id) from None
-    fault = next(f for f in plant.timeline.all() if f.id == fault_id)
     ctx.log_event(
         "sim_fault_cleared",
         f"fault {fault_id} cleared by key {principal.key_id}",
         data={"fault_id": fault_id, "key_id": principal.key_id},
     )
-    return fault_view(fault, plant, ctx)
+    return view

@@ -98,11 +98,12 @@ def telemetry_rows(ctx: ApiContext, readings: list[Reading]) -> list[dict[str, A
     ]
 
 
+def _dumps(content: Any) -> bytes:
+    return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def _json(content: Any) -> Response:
-    return Response(
-        json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode(),
-        media_type="application/json",
-    )
+    return Response(_dumps(content), media_type="application/json")
 
 
 def _latest(
@@ -160,6 +161,7 @@ def _axes(values: list[str] | None, default: Any = None) -> Any:
     response_model=list[TelemetryRow],
 )
 async def latest_readings(
+    request: Request,
     ctx: Ctx,
     _: Reader,
     sensor_id: IdFilter = None,
@@ -167,8 +169,16 @@ async def latest_readings(
     metric: IdFilter = None,
     axis: AxisFilter = None,
 ) -> Response:
-    readings = _latest(ctx, id_list(sensor_id), id_list(device_id), id_list(metric), _axes(axis))
-    return _json(telemetry_rows(ctx, readings))
+    cache = ctx.latest_bodies
+    generation = cache.generation(ctx.live, ctx.catalog)  # taken before reading the state
+    body = cache.get(generation, request.scope["query_string"])
+    if body is None:
+        readings = _latest(
+            ctx, id_list(sensor_id), id_list(device_id), id_list(metric), _axes(axis)
+        )
+        body = _dumps(telemetry_rows(ctx, readings))
+        cache.put(generation, request.scope["query_string"], body)
+    return Response(body, media_type="application/json")
 
 
 @slashes.get(
