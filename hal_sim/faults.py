@@ -87,7 +87,11 @@ class Fault:
 
 
 class FaultTimeline:
-    """Every fault ever injected into one plant, queried by machine/sensor, kind and time."""
+    """Every fault ever injected into one plant, queried by machine/sensor, kind and time.
+
+    Changes replace the dict instead of changing it, so the chips' synthesis may read on the
+    acquisition thread while faults are injected from another one.
+    """
 
     def __init__(self) -> None:
         self._faults: dict[str, Fault] = {}
@@ -105,7 +109,7 @@ class FaultTimeline:
         if not _finite(ramp_s) or ramp_s < 0:
             raise FaultError(f"ramp_s: must be a number of seconds >= 0, got {ramp_s!r}")
         fault = Fault(f"f{next(self._ids)}", target, kind, float(severity), float(ramp_s), at)
-        self._faults[fault.id] = fault
+        self._faults = {**self._faults, fault.id: fault}
         self.has_sensor_faults |= kind in SENSOR_FAULTS
         self.version += 1
         return fault
@@ -118,7 +122,7 @@ class FaultTimeline:
         if fault.cleared_at is not None:
             return fault
         cleared = replace(fault, cleared_at=max(at, fault.at))
-        self._faults[fault_id] = cleared
+        self._faults = {**self._faults, fault_id: cleared}
         self.version += 1
         return cleared
 

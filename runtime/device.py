@@ -23,13 +23,19 @@ from .pipeline.acquisition import AcquisitionUnit, ChipDriver, Sink
 from .pipeline.slow import LevelStage, RmsStage
 from .pipeline.vibration import Frame, VibrationStage
 from .readings import Reading
-from .scheduler import Scheduler
+from .scheduler import LOOP_LANE, LaneThread, Scheduler
 
 log = logging.getLogger("esocore.device")
 
 ACQUIRE_PRIORITY = 10  # draining FIFOs comes first: late drains lose samples
 ANALYSE_PRIORITY = 5
 HOUSEKEEPING_PRIORITY = 0
+# FIFO drains run in their own lane: in real time `esocore run` gives it a thread of its own
+# (Device.start_acquisition_thread), in virtual time it runs with the rest, deterministically.
+ACQUIRE_LANE = "acquire"
+
+
+LOOP_LANES = frozenset({LOOP_LANE})
 
 
 class SensorMeta(Protocol):
@@ -203,6 +209,7 @@ class Device:
                 chip.driver.poll_interval,
                 unit.poll,
                 priority=ACQUIRE_PRIORITY,
+                lane=ACQUIRE_LANE,
             )
 
     def _stage_for(
@@ -274,6 +281,13 @@ class Device:
         for unit in self.units:
             unit.discard_backlog()
         self.scheduler.restart()
+
+    def start_acquisition_thread(self) -> LaneThread:
+        """Real time: drain the FIFOs on a thread of their own from now on, so no task on the
+        loop and no request of a front end holds a drain up (an ADC with a two-conversion
+        buffer needs one every few ms); then run the rest with `run_realtime(stop,
+        LOOP_LANES)`. Stop it before stopping the device."""
+        return self.scheduler.start_lane_thread(ACQUIRE_LANE)
 
     def use_worker_thread(self, executor: Executor) -> None:
         """Real time: run the vibration kernel off the loop, so FIFO drains (an ADC with a

@@ -4,7 +4,9 @@ Tasks are plain functions that run to completion quickly (a FIFO drain, one fram
 and are released every `period` seconds of the injected clock. The same scheduler runs
 
 - in real time as a task of the device's asyncio loop (`run_realtime`), yielding to the loop
-  between tasks so the network front ends keep serving, and
+  between tasks; tasks of another lane (FIFO drains: `lane=ACQUIRE_LANE`) may run in a
+  thread of their own (`start_lane_thread`), so nothing on the loop can hold a drain up for
+  longer than the interpreter's switch interval, and
 - in virtual time (`run_until`), jumping the clock from release to release as fast as the CPU
   allows; the order of runs depends only on the task set, so a seeded simulation repeats
   bit for bit.
@@ -62,9 +64,11 @@ class PeriodicTask:
     stats: TaskStats = field(default_factory=TaskStats)
     order: int = 0  # insertion order, the last tie-breaker (keeps runs deterministic)
     offset: float = 0.0  # phase of the releases within the period
+    lane: str = "loop"  # which real-time runner runs it (all lanes run in virtual time)
 
 
 MIN_PERIOD_S = 1e-4
+LOOP_LANE = "loop"
 
 
 def _run_order(task: PeriodicTask) -> tuple[int, float, float, int]:
@@ -88,7 +92,8 @@ class Scheduler:
         self._on_error = on_error
         self._on_watchdog = on_watchdog
         self.watchdog_timeout = watchdog_timeout
-        self._running: tuple[str, float] | None = None  # (task, wall start) for the watchdog
+        # (task, wall start) per running lane, for the watchdog
+        self._running: dict[str, tuple[str, float]] = {}
         self._watchdog_reported: set[tuple[str, float]] = set()
 
     def add(
@@ -98,6 +103,7 @@ class Scheduler:
         func: Callable[[], object],
         priority: int = 0,
         offset: float = 0.0,
+        lane: str = LOOP_LANE,
     ) -> PeriodicTask:
         if not MIN_PERIOD_S <= period < math.inf:
             raise ValueError(
@@ -114,6 +120,7 @@ class Scheduler:
             self.clock.now() + offset,
             order=len(self.tasks),
             offset=offset,
+            lane=lane,
         )
         self.tasks.append(task)
         return task
@@ -128,8 +135,11 @@ class Scheduler:
     def remove(self, name: str) -> None:
         self.tasks = [t for t in self.tasks if t.name != name]
 
-    def next_release(self) -> float:
-        return min((t.next_release for t in self.tasks), default=math.inf)
+    def next_release(self, lanes: frozenset[str] | None = None) -> float:
+        return min(
+            (t.next_release for t in self.tasks if lanes is None or t.lane in lanes),
+            default=math.inf,
+        )
 
     def run_due(self) -> int:
         """Run every task released at or before now, highest priority first."""
@@ -143,7 +153,7 @@ class Scheduler:
     def _run(self, task: PeriodicTask) -> None:
         release = task.next_release
         start = self.clock.now()
-        self._running = (task.name, time.monotonic())
+        self._running[task.lane] = (task.name, time.monotonic())
         try:
             task.func()
         except Exception as exc:  # a failing task must not stop the others
@@ -152,7 +162,7 @@ class Scheduler:
             if self._on_error:
                 self._on_error(task.name, exc)
         finally:
-            self._running = None
+            del self._running[task.lane]
         end = self.clock.now()
         stats = task.stats
         runtime = end - start
@@ -183,48 +193,87 @@ class Scheduler:
         if t_end > self.clock.now():
             set_time(t_end)
 
-    async def run_realtime(self, stop: asyncio.Event) -> None:
-        """Real time: sleep until the next release (or stop), run what is due, yield."""
+    async def run_realtime(self, stop: asyncio.Event, lanes: frozenset[str] | None = None) -> None:
+        """Real time: sleep until the next release (or stop), run what is due, yield. Runs
+        the tasks of `lanes` (default: every lane)."""
         watch_stop = threading.Event()
         watchdog = threading.Thread(target=self._watch, args=(watch_stop,), daemon=True)
         watchdog.start()
         try:
-            await self._loop(stop)
+            await self._loop(stop, lanes)
         finally:
             watch_stop.set()
 
-    async def _loop(self, stop: asyncio.Event) -> None:
+    async def _loop(self, stop: asyncio.Event, lanes: frozenset[str] | None) -> None:
         while not stop.is_set():
-            delay = self.next_release() - self.clock.now()
+            delay = self.next_release(lanes) - self.clock.now()
             if delay > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=min(delay, 1.0))
                 continue
-            now = self.clock.now()
-            due = [t for t in self.tasks if t.next_release <= now]
-            due.sort(key=_run_order)
-            for task in due:
+            for task in self._due(lanes):
                 if stop.is_set():
                     break
                 self._run(task)
                 await asyncio.sleep(0)  # let the front ends run between tasks
 
+    def start_lane_thread(self, lane: str) -> LaneThread:
+        """Run the tasks of `lane` in real time on a thread of their own (not in
+        `run_realtime`'s lanes then); stop it with the returned handle before changing tasks."""
+        runner = LaneThread(self, lane)
+        runner.start()
+        return runner
+
+    def _due(self, lanes: frozenset[str] | None) -> list[PeriodicTask]:
+        now = self.clock.now()
+        due = [
+            t for t in self.tasks if t.next_release <= now and (lanes is None or t.lane in lanes)
+        ]
+        due.sort(key=_run_order)
+        return due
+
     def _watch(self, stop: threading.Event) -> None:
         """Report a task that has not given control back for watchdog_timeout seconds."""
         period = min(1.0, self.watchdog_timeout / 4)
         while not stop.wait(period):
-            running = self._running
-            if running is None:
-                continue
-            name, started = running
-            elapsed = time.monotonic() - started
-            if elapsed > self.watchdog_timeout and running not in self._watchdog_reported:
-                self._watchdog_reported.add(running)
-                if self._on_watchdog:
-                    self._on_watchdog(name, elapsed)
+            for running in list(self._running.values()):
+                name, started = running
+                elapsed = time.monotonic() - started
+                if elapsed > self.watchdog_timeout and running not in self._watchdog_reported:
+                    self._watchdog_reported.add(running)
+                    if self._on_watchdog:
+                        self._on_watchdog(name, elapsed)
 
     def stats(self) -> dict[str, dict[str, Any]]:
         return {t.name: {"period_s": t.period, **t.stats.as_dict()} for t in self.tasks}
 
     def total_deadline_misses(self) -> int:
         return sum(t.stats.deadline_misses for t in self.tasks)
+
+
+class LaneThread:
+    """One lane of a scheduler in real time on its own thread: wait for the next release
+    (a timed wait on an Event, which also ends it at once), run what is due, repeat."""
+
+    def __init__(self, scheduler: Scheduler, lane: str) -> None:
+        self.scheduler = scheduler
+        self.lanes = frozenset({lane})
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"esocore-{lane}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        scheduler, clock = self.scheduler, self.scheduler.clock
+        while not self._stop.is_set():
+            delay = scheduler.next_release(self.lanes) - clock.now()
+            if delay > 0:
+                self._stop.wait(min(delay, 1.0))
+                continue
+            for task in scheduler._due(self.lanes):
+                scheduler._run(task)

@@ -28,7 +28,9 @@ from .timeparse import TimeParseError, compact, parse_range, zone
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 100_000
-EXPORT_CHUNK_ROWS = 50_000
+# Rows formatted per step: a step holds the interpreter (the text formats in C loops) for
+# about its length, and FIFO drains on the acquisition thread wait for it (bench_api.py).
+EXPORT_CHUNK_ROWS = 10_000
 
 HISTORY_DESCRIPTION = f"""\
 Stored readings in `[start_time, end_time)`, ordered by time (ties by series).

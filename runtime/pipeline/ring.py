@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 
 class RingBuffer:
-    """Holds the last `capacity` samples of `channels` channels, float32, channel-major."""
+    """Holds the last `capacity` samples of `channels` channels, float32, channel-major.
+
+    `write` may run on the acquisition thread while the analysis reads on another: a reader
+    takes `lock` around everything it reads (counts, time and samples) so they belong
+    together; `write` takes it itself.
+    """
 
     def __init__(self, channels: int, capacity: int) -> None:
         if channels < 1 or capacity < 1:
@@ -16,9 +23,14 @@ class RingBuffer:
         self._data = np.zeros((channels, capacity), dtype=np.float32)
         self.total_written = 0  # samples ever written (per channel)
         self.last_sample_time: float | None = None  # clock time of the newest sample
+        self.lock = threading.Lock()
 
     def write(self, samples: np.ndarray, first_sample_time: float, rate_hz: float) -> None:
         """Append (n, channels) samples whose first sample was taken at first_sample_time."""
+        with self.lock:
+            self._write(samples, first_sample_time, rate_hz)
+
+    def _write(self, samples: np.ndarray, first_sample_time: float, rate_hz: float) -> None:
         n = samples.shape[0]
         if n == 0:
             return
@@ -38,7 +50,8 @@ class RingBuffer:
         self.last_sample_time = first_sample_time + (n - 1) / rate_hz
 
     def latest(self, n: int, out: np.ndarray | None = None) -> np.ndarray:
-        """The newest n samples as a contiguous (channels, n) array, oldest first."""
+        """The newest n samples as a contiguous (channels, n) array, oldest first (hold
+        `lock` when another thread writes)."""
         if n > min(self.capacity, self.total_written):
             raise ValueError(f"only {min(self.capacity, self.total_written)} samples available")
         if out is None:

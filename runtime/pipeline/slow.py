@@ -32,9 +32,8 @@ class _SingleInputStage:
     def metric_units(self) -> dict[str, str]:
         return {self.metric: self.unit}
 
-    def _reading(self, value: float) -> list[Reading]:
-        assert self.ring.last_sample_time is not None  # checked by the callers
-        ts = self.to_utc(self.ring.last_sample_time)
+    def _reading(self, value: float, last_sample_time: float) -> list[Reading]:
+        ts = self.to_utc(last_sample_time)
         return [Reading(self.device_id, self.sensor_id, self.metric, None, value, self.unit, ts)]
 
 
@@ -55,11 +54,15 @@ class LevelStage(_SingleInputStage):
         super().__init__(sensor_id, device_id, metric, unit, interval_s, to_utc, capacity)
 
     def analyse(self) -> list[Reading]:
-        new = min(self.ring.total_written - self._seen, self.ring.capacity)
-        if new <= 0 or self.ring.last_sample_time is None:
-            return []
-        self._seen = self.ring.total_written
-        return self._reading(float(self.ring.latest(new).mean()))
+        ring = self.ring
+        with ring.lock:
+            new = min(ring.total_written - self._seen, ring.capacity)
+            last = ring.last_sample_time
+            if new <= 0 or last is None:
+                return []
+            self._seen = ring.total_written
+            value = float(ring.latest(new).mean())
+        return self._reading(value, last)
 
 
 class RmsStage(_SingleInputStage):
@@ -81,11 +84,12 @@ class RmsStage(_SingleInputStage):
         super().__init__(sensor_id, device_id, metric, unit, interval_s, to_utc, capacity)
 
     def analyse(self) -> list[Reading]:
-        available = min(self.ring.total_written, self.ring.capacity)
-        if self.ring.total_written == self._seen or available < 16:
-            return []
-        if self.ring.last_sample_time is None:
-            return []
-        self._seen = self.ring.total_written
-        x = self.ring.latest(min(self.window, available))[0].astype(np.float64)
-        return self._reading(float(np.sqrt(np.mean((x - x.mean()) ** 2))))
+        ring = self.ring
+        with ring.lock:
+            available = min(ring.total_written, ring.capacity)
+            last = ring.last_sample_time
+            if ring.total_written == self._seen or available < 16 or last is None:
+                return []
+            self._seen = ring.total_written
+            x = ring.latest(min(self.window, available))[0].astype(np.float64)
+        return self._reading(float(np.sqrt(np.mean((x - x.mean()) ** 2))), last)

@@ -156,15 +156,17 @@ class VibrationStage:
         return None if taken is None else self.compute(*taken)
 
     def take_frame(self) -> tuple[np.ndarray, float] | None:
-        """Copy the newest frame out of the ring (on the thread that feeds the ring).
+        """Copy the newest frame out of the ring.
 
         The copy is reused: do not take the next frame before `compute` of this one ended.
         """
-        if not self.ready() or self.ring.last_sample_time is None:
-            return None
-        self.ring.latest(self.settings.n, out=self._frame)
-        self._analysed_upto = self.ring.total_written
-        return self._frame, self.to_utc(self.ring.last_sample_time)
+        with self.ring.lock:
+            last = self.ring.last_sample_time
+            if not self.ready() or last is None:
+                return None
+            self.ring.latest(self.settings.n, out=self._frame)
+            self._analysed_upto = self.ring.total_written
+        return self._frame, self.to_utc(last)
 
     def compute(self, frame: np.ndarray, ts: float) -> Frame:
         """The figures of a taken frame; safe in a worker thread (the kernel drops the GIL)."""

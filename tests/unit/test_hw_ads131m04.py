@@ -173,7 +173,7 @@ def test_a_channel_restarts_the_shared_chip_after_a_fault():
             ch0.read_block()
     model.force(disconnected=False)
     ch0.start()  # what the runtime does after a fault
-    clock.advance(ch1.poll_interval)
+    clock.advance(1.0 / adc.odr_hz)  # one conversion
     first = ch1.read_block()
     assert first is not None and first.overflow  # ch1 lost frames meanwhile
 
