@@ -1,5 +1,6 @@
 """Device configuration: typed models, loading and validation."""
 
+from .base import SECRET, Secret, Strict, check_id
 from .loader import (
     ConfigError,
     default_config_path,
@@ -10,13 +11,11 @@ from .loader import (
 )
 from .models import (
     ANALYSIS_DEFAULTS,
-    SECRET,
     AnalysisOptions,
     BearingSpec,
     DeviceConfig,
     HttpConfig,
     MachineConfig,
-    Secret,
     SensorMount,
 )
 
@@ -31,6 +30,8 @@ __all__ = [
     "MachineConfig",
     "Secret",
     "SensorMount",
+    "Strict",
+    "check_id",
     "default_config_path",
     "dump_config",
     "load_config",

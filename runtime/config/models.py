@@ -11,8 +11,6 @@ import re
 from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
@@ -21,31 +19,13 @@ from pydantic import (
 
 from dsp_ext import COMMON_BEARINGS, BearingGeometry
 
-ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+from .base import Strict, check_id
+
 Mounting = Literal["radial_horizontal", "radial_vertical", "axial"]
 Hz = Annotated[float, Field(ge=0)]
 # Analysing a frame more often than this only burns CPU (and a scheduler period must stay
 # far above the clock's resolution).
 MIN_UPDATE_INTERVAL_S = 0.05
-
-
-class SecretMark:
-    """Marks a setting as a secret (a webhook token, an SMTP password). The API never returns
-    it: GET /api/v1/config/ shows it as `runtime.api.config_service.MASK`, and a PUT that sends
-    the mask back keeps the stored value. Use the `Secret` type rather than this directly."""
-
-    def __repr__(self) -> str:
-        return "SECRET"
-
-
-SECRET = SecretMark()
-Secret = Annotated[str, SECRET]  # e.g. `token: Secret | None = None`
-
-
-class Strict(BaseModel):
-    """Unknown keys are errors: a typo in a config must not be silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DeviceSection(Strict):
@@ -259,15 +239,6 @@ class DeviceConfig(Strict):
         elif mount.analysis.update_interval_s is not None:
             merged["overlap"] = None
         return AnalysisOptions(**merged)
-
-
-def check_id(value: str) -> str:
-    if re.match(ID_PATTERN, value) is None:
-        raise ValueError(
-            f"{value!r} is not a valid id: use lowercase letters, digits and '-', "
-            "starting with a letter or digit (like motor-1)"
-        )
-    return value
 
 
 def duplicate_id_problems(data: object) -> list[str]:
