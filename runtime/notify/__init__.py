@@ -1,0 +1,1 @@
+"""Notifications of alert changes: webhooks and email, delivered durably from an outbox."""
