@@ -151,9 +151,10 @@ class Plant:
         start = now if at is None else max(float(at), now)
         return self.timeline.add(machine_id, kind, severity, ramp_s, start).id
 
-    def clear_fault(self, fault_id: str) -> None:
-        """End a fault from now on."""
-        self.timeline.clear(fault_id, self.clock.now())
+    def clear_fault(self, fault_id: str, at: float | None = None) -> None:
+        """End a fault from now on, or from clock time `at` (a scheduled end)."""
+        now = self.clock.now()
+        self.timeline.clear(fault_id, now if at is None else max(float(at), now))
 
     def faults(self) -> list[Fault]:
         """Faults injected and not cleared (including ones scheduled to start later)."""
