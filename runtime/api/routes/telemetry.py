@@ -148,16 +148,22 @@ def _axes(values: list[str] | None, default: Any = None) -> Any:
         raise ApiError(400, str(exc)) from None
 
 
+def _with_overall(axes: Any) -> Any:
+    """The latest readings always hold the overall values; axes add their rows to them."""
+    if axes is ALL_AXES or None in axes:
+        return axes
+    return (None, *axes)
+
+
 @slashes.get(
     router,
     "/telemetry/",
     summary="Latest readings",
     description="The latest value of every (sensor, metric) from the live state: by default "
     "the overall value only (`axis` null), one row per sensor and metric; `axis=x|y|z|all` "
-    "selects per-axis rows instead (`overall` and the axes may be combined; `all` is every "
-    "axis and the overall value). Filters may repeat or hold comma-separated lists. A plain "
-    "JSON array. 404 for an unknown `sensor_id` or `device_id`; 400 for a metric the device "
-    "does not measure.",
+    "adds the per-axis rows of those axes (`all`: every axis). Filters may repeat or hold "
+    "comma-separated lists. A plain JSON array. 404 for an unknown `sensor_id` or "
+    "`device_id`; 400 for a metric the device does not measure.",
     response_model=list[TelemetryRow],
 )
 async def latest_readings(
@@ -174,7 +180,7 @@ async def latest_readings(
     body = cache.get(generation, request.scope["query_string"])
     if body is None:
         readings = _latest(
-            ctx, id_list(sensor_id), id_list(device_id), id_list(metric), _axes(axis)
+            ctx, id_list(sensor_id), id_list(device_id), id_list(metric), _with_overall(_axes(axis))
         )
         body = _dumps(telemetry_rows(ctx, readings))
         cache.put(generation, request.scope["query_string"], body)
