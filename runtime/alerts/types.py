@@ -212,3 +212,6 @@ class Condition:
     forecast_at: float | None = None
     forecast_earliest: float | None = None
     forecast_latest: float | None = None
+    # The rule's own wording, when it has some (None: the alert type's title and action).
+    message: str | None = None
+    recommended_action: str | None = None
