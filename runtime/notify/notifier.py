@@ -18,7 +18,7 @@ from ..alerts.types import ALERT_TYPE
 from ..readings import iso_utc
 from .config import EVENTS, NotificationsConfig, WebhookConfig
 from .email import EmailSender, recipients_for, render_message
-from .outbox import Outbox, Outcome
+from .outbox import CHANNELS, Outbox, Outcome
 from .webhook import WebhookSender, render_body
 from .worker import Counters, Worker
 
@@ -261,8 +261,13 @@ class Notifier:
         before: str | None = None,
         target_id: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Newest first. Each item has a `cursor`: pass the last one's as `before` for the
-        next page. A bad filter or cursor is a ValueError (a 400 for the API)."""
+        """Newest first. `channel` is `webhook`, `email` or one webhook's id (the same as
+        `target_id`). Each item has a `cursor`: pass the last one's (or its `id`) as `before`
+        for the next page. A bad filter or cursor is a ValueError (a 400 for the API)."""
+        if channel is not None and channel not in CHANNELS:
+            if target_id is not None and target_id != channel:
+                raise ValueError("channel names one webhook and target_id another")
+            channel, target_id = "webhook", channel
         rows = self.outbox.list(status, channel, alert_id, target_id, limit, before)
         return [row.as_api() for row in rows]
 

@@ -283,6 +283,17 @@ class Outbox:
             )
         return cursor.rowcount
 
+    def _seq_of(self, cursor: str) -> int:
+        if cursor.isdigit() and len(cursor) <= 18:
+            return int(cursor)
+        with self.lock:
+            row = self.db.execute(
+                "SELECT seq FROM notify_outbox WHERE delivery_id = ?", (cursor,)
+            ).fetchone()
+        if row is None:
+            raise ValueError(f"before: {cursor!r} is neither a cursor nor a delivery id")
+        return row[0]
+
     def list(
         self,
         status: str | None = None,
@@ -292,7 +303,8 @@ class Outbox:
         limit: int = 100,
         before: str | None = None,
     ) -> list[Delivery]:
-        """Newest first; `before` is the `cursor` of the last row of the previous page."""
+        """Newest first; `before` is the `cursor` (or the id) of the last row of the previous
+        page."""
         if status is not None and status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}")
         if channel is not None and channel not in CHANNELS:
@@ -311,10 +323,8 @@ class Outbox:
                 where.append(f"{column} = ?")
                 params.append(value)
         if before is not None:
-            if not before.isdigit() or len(before) > 19:
-                raise ValueError("before: not a cursor this list gave (use a row's `cursor`)")
             where.append("seq < ?")
-            params.append(int(before))
+            params.append(self._seq_of(before))
         sql = f"SELECT {_COLUMNS} FROM notify_outbox"
         if where:
             sql += " WHERE " + " AND ".join(where)

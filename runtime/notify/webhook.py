@@ -28,7 +28,7 @@ from .outbox import Outcome
 from .templates import alert_fields, as_json, compile_template
 
 USER_AGENT = f"EsoCore-Edge/{__version__}"
-BODY_LIMIT = 2048  # bytes of a receiver's answer kept (test sends, errors)
+BODY_LIMIT = 4096  # bytes of a receiver's answer kept (test sends, errors)
 ERROR_BODY_CHARS = 200  # of which this much goes into a delivery's last_error
 
 

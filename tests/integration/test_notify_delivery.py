@@ -361,7 +361,7 @@ def test_a_test_send_reports_what_the_receiver_answered(devices: Callable[..., D
         assert request.headers["x-esocore-delivery"] == result["delivery_id"]
         assert json.loads(request.body)["alert"]["id"] == "test"
         assert result["ok"] is True and result["status_code"] == 201 and result["error"] is None
-        assert result["body"] == long_body[:2048].decode()
+        assert result["body"] == long_body[:4096].decode()
         result = device.notifier.send_test("cmms")
         assert result["ok"] is False and result["status_code"] == 404
         assert result["error"] == "HTTP 404: no such endpoint"

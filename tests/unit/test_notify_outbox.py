@@ -284,17 +284,25 @@ def test_deliveries_are_listed_newest_first_filtered_and_paged(notifier: Notifie
     assert [d["id"] for d in page] == ids[::-1][:4]
     page2 = notifier.deliveries(limit=4, before=page[-1]["cursor"])
     assert [d["id"] for d in page2] == ids[::-1][4:8]
+    assert notifier.deliveries(limit=4, before=page[-1]["id"]) == page2  # an id works too
     assert [d["alert_id"] for d in notifier.deliveries(alert_id="a-3")] == ["a-3", "a-3"]
     email_rows = notifier.deliveries(channel="email")
     assert len(email_rows) == 5 and all(d["target_id"] == "email" for d in email_rows)
     assert notifier.deliveries(status="delivered") == []
+    assert len(notifier.deliveries(channel="cmms")) == 5  # a webhook's id
+    assert notifier.deliveries(channel="mes") == []
     first = notifier.deliveries(limit=1)[0]
     assert set(first) == {
         "id", "channel", "target_id", "event", "alert_id", "severity", "status", "attempts",
         "last_status_code", "last_error", "created_at", "next_attempt_at", "last_attempt_at",
         "delivered_at", "failed_at", "cursor",
     }  # fmt: skip
-    for bad in ({"status": "done"}, {"channel": "sms"}, {"before": "x1"}, {"limit": 0}):
+    for bad in (
+        {"status": "done"},
+        {"channel": "cmms", "target_id": "mes"},
+        {"before": "no-such-id"},
+        {"limit": 0},
+    ):
         with pytest.raises(ValueError):
             notifier.deliveries(**bad)
 
