@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -94,6 +95,7 @@ class Worker:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop dispatching, wait up to `timeout` for sends in flight, then let go of the
         database: results that come later are dropped (those rows are sent again)."""
+        deadline = time.monotonic() + timeout
         self._stopping.set()
         self._wake.set()
         if self._thread.is_alive():
@@ -101,7 +103,7 @@ class Worker:
         self._pool.shutdown(wait=False, cancel_futures=True)
         with self._busy_lock:
             futures = set(self._futures)
-        wait_futures(futures, timeout=timeout)
+        wait_futures(futures, timeout=max(0.0, deadline - time.monotonic()))
         with self._fence:
             self._retired = True
 
@@ -159,6 +161,14 @@ class Worker:
 
     def _attempt_then_release(self, row: Delivery, key: tuple[str, str]) -> None:
         try:
+            # The dispatcher's view may be older than an attempt that just finished: only a
+            # row that is still pending and due now is sent (a delivered one never again).
+            current: Delivery | None = self._db(self.outbox.get, row.delivery_id)
+            if current is None or current.status != "pending":
+                return
+            if current.next_attempt_at is not None and current.next_attempt_at > self.now():
+                return
+            row = current
             self.attempt(row)
         except Exception as exc:  # a bug must not leave the row due forever (a hot loop)
             self._retry_later(row, self.config(), Outcome("retry", error=f"internal: {exc!r}"))

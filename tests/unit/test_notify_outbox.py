@@ -325,3 +325,19 @@ def test_the_table_is_created_once_and_rows_survive_a_new_notifier(
     ids = enqueue(notifier, "raised")
     again = Notifier(db, threading.Lock(), notifier.config, {}, lambda *a, **k: None, now=clock)
     assert {h.delivery_id for h in again.outbox.heads()} == set(ids)
+
+
+def test_a_stale_view_of_a_row_never_sends_it_again(notifier: Notifier, clock: Clock) -> None:
+    """The dispatcher may hold a row read before an attempt on it finished."""
+    sender = ScriptedSender(Outcome("retry", 503), Outcome("delivered", 200))
+    worker = worker_for(notifier, sender)
+    (hook_id, _) = enqueue(notifier, "raised")
+    stale = row(notifier, hook_id)
+    worker._attempt_then_release(stale, ("webhook", "cmms"))  # 503: retry in 1 s
+    worker._attempt_then_release(stale, ("webhook", "cmms"))  # not due any more: not sent
+    assert len(sender.sent) == 1
+    clock.t += 1
+    worker._attempt_then_release(stale, ("webhook", "cmms"))  # due: delivered
+    worker._attempt_then_release(stale, ("webhook", "cmms"))  # delivered: never again
+    assert len(sender.sent) == 2
+    assert row(notifier, hook_id).status == "delivered"
