@@ -185,12 +185,22 @@ class WebhookSender:
 
 
 def _read_some(response: httpx.Response) -> str:
+    """The start of the answer. The status decides the outcome, so an answer that cannot be
+    read (cut off, badly compressed) is shown as far as it came, never turned into an error."""
     data = b""
-    for chunk in response.iter_bytes():
-        data += chunk
-        if len(data) >= BODY_LIMIT:
-            break
-    return data[:BODY_LIMIT].decode(response.encoding or "utf-8", errors="replace")
+    note = ""
+    try:
+        for chunk in response.iter_bytes():
+            data += chunk
+            if len(data) >= BODY_LIMIT:
+                break
+    except httpx.HTTPError as exc:
+        note = f" [answer not readable: {type(exc).__name__}]"
+    try:
+        text = data[:BODY_LIMIT].decode(response.encoding or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        text = data[:BODY_LIMIT].decode("utf-8", errors="replace")
+    return text + note
 
 
 def _response_time(response: httpx.Response) -> float:

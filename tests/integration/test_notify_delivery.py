@@ -445,3 +445,17 @@ def test_a_test_email_through_a_local_relay(
         message = message_from_bytes(raw, policy=default_policy)
         assert message["X-EsoCore-Event"] == "test"
         assert message["Message-ID"] == f"<{result['delivery_id']}@plant.example>"
+
+
+def test_an_unreadable_answer_does_not_change_a_delivered_outcome(
+    devices: Callable[..., Device],
+) -> None:
+    def garbled(n: int, _: Request) -> tuple[int, dict[str, str], bytes]:
+        return 200, {"Content-Encoding": "gzip"}, b"this is not gzip"
+
+    with Receiver(garbled) as receiver:
+        device = devices({"webhooks": [webhook(receiver.url)]})
+        (delivery_id,) = device.alert()
+        receiver.wait_for(1)
+        row = device.wait_status(delivery_id, "delivered")
+        assert (row["attempts"], row["last_status_code"]) == (1, 200)
