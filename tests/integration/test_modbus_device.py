@@ -1,0 +1,204 @@
+"""The device as a Modbus server, end to end: `esocore run` with the simulated plant, read by
+mbpoll over TCP and by minimalmodbus over RTU (a socat pseudo-terminal pair), compared with
+/api/v1/telemetry/ taken around the same read (same live state, same value); the map export
+over HTTP equals `esocore modbus-map`."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import struct
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import minimalmodbus
+import pytest
+
+from runtime.config import default_config_path
+
+from .api_client import Api
+from .device_server import RunningDevice, esocore, free_port, start_device
+
+SENSORS = 6
+READY_TIMEOUT_S = 30.0
+ATTEMPTS = 20  # reads tried until one falls between two publications
+MBPOLL_TIMEOUT_S = 10.0
+
+
+def mbpoll(*args: str) -> subprocess.CompletedProcess:
+    assert shutil.which("mbpoll"), "mbpoll (Debian package mbpoll) is needed: .ci/bootstrap --test"
+    return subprocess.run(
+        ["mbpoll", "-m", "tcp", "-a", "1", "-1", "-q", *args],
+        capture_output=True,
+        text=True,
+        timeout=MBPOLL_TIMEOUT_S,
+    )
+
+
+def mbpoll_values(text: str) -> dict[int, str]:
+    return {int(m[1]): m[2] for m in re.finditer(r"^\[(\d+)\]:\s+(\S+)", text, re.M)}
+
+
+class Pty:
+    """socat's two connected pseudo-terminals, for as long as the module runs."""
+
+    def __init__(self, directory: Path) -> None:
+        self.a, self.b = str(directory / "ttyA"), str(directory / "ttyB")
+        self.process = subprocess.Popen(
+            ["socat", "-d", "-d", f"pty,raw,echo=0,link={self.a}", f"pty,raw,echo=0,link={self.b}"],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        ready = threading.Event()
+
+        def watch() -> None:
+            assert self.process.stderr is not None
+            for line in self.process.stderr:
+                if "starting data transfer loop" in line:
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=watch, daemon=True).start()
+        assert ready.wait(10) and self.process.poll() is None, "socat did not start"
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def device(tmp_path_factory):
+    assert shutil.which("socat"), "socat (Debian package socat) is needed: .ci/bootstrap --test"
+    tmp = tmp_path_factory.mktemp("modbus-device")
+    config = tmp / "device.toml"
+    config.write_text(
+        default_config_path("sim").read_text() + '\n[modbus.tcp]\nhost = "127.0.0.1"\n',
+        encoding="utf-8",
+    )
+    pty = Pty(tmp)
+    port = free_port()
+    running = start_device(
+        tmp, "--config", str(config), "--modbus-port", str(port), "--modbus-rtu", pty.a
+    )
+    api = Api(running)
+    try:
+        _wait_until_serving(running, api)
+        yield running, api, port, pty.b
+    finally:
+        api.close()
+        try:
+            assert running.stop() == 0
+        finally:
+            pty.close()
+
+
+def _wait_until_serving(running: RunningDevice, api: Api) -> None:
+    """Bounded: the Modbus line printed and every sensor's first reading published."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while not (
+        any("Modbus RTU on" in line for line in running.output)
+        and len(api.get("/telemetry/").json()) >= SENSORS
+    ):
+        assert running.process.poll() is None, "\n".join(running.output)
+        assert time.monotonic() < deadline, "\n".join(running.output)
+        time.sleep(0.1)
+
+
+def _expected(rows: list[dict]) -> dict[str, float]:
+    return {f"{r['sensor_id']}/{r['metric']}": r["value"] for r in rows if r["axis"] is None}
+
+
+def _f32(value: float) -> float:
+    return struct.unpack(">f", struct.pack(">f", value))[0]
+
+
+def _same_moment(api: Api, read):
+    """`read()` between two equal telemetry snapshots (no publication in between)."""
+    for _ in range(ATTEMPTS):
+        before = api.get("/telemetry/").json()
+        result = read()
+        after = api.get("/telemetry/").json()
+        if before == after:
+            return _expected(before), result
+    raise AssertionError(f"no read between two publications in {ATTEMPTS} attempts")
+
+
+def test_mbpoll_reads_the_values_telemetry_shows(device):
+    _, api, port, _ = device
+
+    def read() -> list[int]:
+        done = mbpoll("-p", str(port), "-r", "1", "-c", "16", "-t", "4:hex", "127.0.0.1")
+        assert done.returncode == 0, done.stdout + done.stderr
+        values = mbpoll_values(done.stdout)
+        return [int(values[i], 16) for i in range(1, 17)]
+
+    expected, registers = _same_moment(api, read)
+    floats = [
+        struct.unpack(">f", struct.pack(">HH", registers[i], registers[i + 1]))[0]
+        for i in (0, 2, 4, 8, 10, 12)
+    ]
+    assert floats == [
+        _f32(expected[key])
+        for key in (
+            "motor-1-accel/vibration_rms",
+            "motor-1-temp/temperature",
+            "motor-1-current/current_rms",
+            "motor-2-accel/vibration_rms",
+            "motor-2-temp/temperature",
+            "motor-2-current/current_rms",
+        )
+    ]
+    assert registers[6] == 0 and registers[14] == 0  # healthy simulated motors: status OK
+    assert registers[7] == 0 and registers[15] == 0  # no alert
+
+    decoded = mbpoll("-p", str(port), "-r", "1", "-c", "3", "-t", "4:float", "-B", "127.0.0.1")
+    assert decoded.returncode == 0 and sorted(mbpoll_values(decoded.stdout)) == [1, 3, 5]
+
+
+def test_mbpoll_sees_the_exception_codes(device):
+    _, _, port, _ = device
+    unmapped = mbpoll("-p", str(port), "-r", "2000", "-c", "1", "127.0.0.1")
+    assert unmapped.returncode == 1 and "Illegal data address" in unmapped.stdout + unmapped.stderr
+    write = mbpoll("-p", str(port), "-r", "1002", "127.0.0.1", "1")
+    assert write.returncode == 1 and "Illegal function" in write.stdout + write.stderr
+
+
+def test_minimalmodbus_reads_the_same_over_rtu(device):
+    _, api, _, client_side = device
+    instrument = minimalmodbus.Instrument(client_side, 1)
+    # The device's line is 8-E-1; a pseudo-terminal carries no parity bit and refuses a
+    # parity change once open, so the master keeps the port's own setting.
+    instrument.serial.baudrate = 19200
+    instrument.serial.timeout = 2
+    try:
+        expected, (vibration, current, status) = _same_moment(
+            api,
+            lambda: (
+                instrument.read_float(8, functioncode=3),
+                instrument.read_float(4, functioncode=4),
+                instrument.read_register(6, functioncode=3),
+            ),
+        )
+    finally:
+        instrument.serial.close()
+    assert vibration == _f32(expected["motor-2-accel/vibration_rms"])
+    assert current == _f32(expected["motor-1-current/current_rms"])
+    assert status == 0
+
+
+def test_map_export_over_http_equals_the_cli(device):
+    running, api, _, _ = device
+    config = running.data_dir.parent / "device.toml"
+    for fmt in ("csv", "markdown", "xml", "ignition"):
+        served = api.get("/fieldbus/modbus/map", params={"format": fmt})
+        assert served.status_code == 200, served.text
+        made = esocore(
+            "modbus-map", "--format", fmt, "--config", str(config), cwd=running.data_dir.parent
+        )
+        assert served.text.replace("\r\n", "\n") == made.stdout  # CSV lines end CRLF
+    first = api.get("/fieldbus/modbus/map").json()[0]
+    assert (first["register"], first["sensor"], first["unit"]) == ("40001", "motor-1-accel", "mm/s")
+    wrong = api.get("/fieldbus/modbus/map", params={"format": "pdf"})
+    assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "bad_request"
