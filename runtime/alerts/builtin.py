@@ -24,7 +24,7 @@ stable ids (`builtin-iso-motor-1`) so a user rule of the same id replaces one to
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .rules import (
     IsoZoneRule,
@@ -33,6 +33,9 @@ from .rules import (
     SpectralBandRule,
     ThresholdRule,
 )
+
+if TYPE_CHECKING:
+    from ..config import DeviceConfig
 
 MAX_ID_LENGTH = 63  # config.base.ID_PATTERN
 BEARING_LEVELS = {"warning": 0.5, "alert": 1.5, "critical": 5.0}  # m/s², see the docstring
@@ -49,7 +52,7 @@ def builtin_id(kind: str, machine_id: str) -> str:
     return f"{rule_id[: MAX_ID_LENGTH - 9]}-{digest}"
 
 
-def builtin_rules(config: Any) -> list[Rule]:
+def builtin_rules(config: DeviceConfig) -> list[Rule]:
     """The built-in rules for a device config (runtime.config.DeviceConfig), machine by
     machine. Rules whose metric no sensor reports simply watch nothing."""
     rules: list[Rule] = []
@@ -80,7 +83,7 @@ def builtin_rules(config: Any) -> list[Rule]:
     return rules
 
 
-def effective_rules(config: Any) -> list[Rule]:
+def effective_rules(config: DeviceConfig) -> list[Rule]:
     """The rules in force: the built-ins (if enabled), each replaced in place by a user rule
     of the same id, then the other user rules in their order."""
     user = list(config.alerts.rules)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dsp_ext import bearing_frequencies
 
@@ -47,6 +47,9 @@ from .targets import (
 )
 from .types import SEVERITY_RANK, Condition
 
+if TYPE_CHECKING:
+    from ..config import DeviceConfig
+
 __all__ = ["UPDATE_INTERVAL_S", "AlertEngine", "BaselineStore", "rule_problems"]
 
 UPDATE_INTERVAL_S = 10.0
@@ -58,7 +61,7 @@ _Key = tuple[str, str, str | None]
 class AlertEngine:
     def __init__(
         self,
-        config: Any,  # runtime.config.DeviceConfig
+        config: DeviceConfig,
         catalog: Catalog,
         baselines: BaselineStore | None = None,
         update_interval_s: float = UPDATE_INTERVAL_S,

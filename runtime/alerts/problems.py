@@ -8,13 +8,16 @@ replaces one is checked like any other.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..catalog import Catalog, SensorEntry
 from .rules import BEARING_BANDS, IsoZoneRule, SensorFaultRule, SpectralBandRule
 
+if TYPE_CHECKING:
+    from ..config import DeviceConfig
 
-def rule_problems(config: Any, catalog: Catalog) -> list[str]:
+
+def rule_problems(config: DeviceConfig, catalog: Catalog) -> list[str]:
     """Every problem of config.alerts.rules on this device (config: DeviceConfig)."""
     problems: list[str] = []
     for i, rule in enumerate(config.alerts.rules):

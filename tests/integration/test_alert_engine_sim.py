@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runtime.alerts.engine import AlertEngine
+from runtime.alerts.engine import AlertEngine, rule_problems
 from runtime.alerts.types import Condition
 
 from .runtime_helpers import START_UTC, advance, open_sim
@@ -18,6 +18,7 @@ def test_outer_race_fault_raises_bearing_outer_race_once_and_clears(tmp_path: Pa
     conditions: list[tuple[float, Condition]] = []  # (clock time, condition)
     try:
         device = session.device
+        assert rule_problems(session.config, device.catalog) == []
         engine = AlertEngine(session.config, device.catalog)
         publish = device.live.publish
 
