@@ -228,14 +228,19 @@ def with_overrides(
 
 
 async def serve_beside_device(
-    device: Any, config: ModbusConfig, on_device: OnDevice
+    device: Any,
+    config: ModbusConfig,
+    on_device: OnDevice,
+    source: MachineStateSource | None = None,
 ) -> ModbusThread | None:
     """For `esocore run`: the service on its own thread over `device` (runtime.device.Device)
-    with the sensor-status source. A port or serial line that cannot be opened, or a map
-    that does not fit, is reported and the device runs on without Modbus."""
+    with `source` (the alert service; by default status from the sensors alone). A port or
+    serial line that cannot be opened, or a map that does not fit, is reported and the device
+    runs on without Modbus."""
     if not config.enabled or not (config.tcp.enabled or config.rtu.enabled):
         return None
-    source = SensorStatusSource(device.live, device.catalog)
+    if source is None:
+        source = SensorStatusSource(device.live, device.catalog)
     thread = ModbusThread()
     try:
         service = await thread.start(
