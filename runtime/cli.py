@@ -11,6 +11,7 @@ from . import (
     analyze_command,
     export_command,
     keys_command,
+    modbus_command,
     run_command,
     sim_command,
     status_command,
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze_command.register(commands)
     keys_command.register(commands)
     export_command.register(commands)
+    modbus_command.register(commands)
     return parser
 
 

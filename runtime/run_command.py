@@ -21,6 +21,9 @@ from .api.tls import ensure_certificate
 from .config import DeviceConfig, HttpConfig
 from .device import LOOP_LANES
 from .fault_option import parse_fault
+from .fieldbus.alert_source import AlertStateSource
+from .fieldbus.config import ModbusConfig
+from .fieldbus.service import ModbusThread, serve_beside_device, with_overrides
 from .session import Session, open_session
 from .status_line import status_line
 
@@ -46,6 +49,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--http-host", help="address to listen on (default from config, 0.0.0.0)")
     p.add_argument("--no-tls", action="store_true", help="serve plain HTTP (development only)")
     p.add_argument("--quiet", action="store_true", help="no status lines")
+    p.add_argument(
+        "--modbus-port", type=int, help="Modbus TCP port (default 502 if allowed, else 5020)"
+    )
+    p.add_argument("--modbus-host", help="address Modbus TCP listens on (default from config)")
+    p.add_argument("--modbus-rtu", metavar="DEVICE", help="serve Modbus RTU on this serial port")
+    p.add_argument("--modbus-rtu-baud", type=int, metavar="N", help="RTU baud rate (19200)")
     p.set_defaults(handler=run)
 
 
@@ -62,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         [parse_fault(spec) for spec in args.fault],
         start=False,
     )
+    if session.notifier is not None:
+        session.notifier.start()  # notifications queued before a restart go out now
     print(
         f"esocore: {session.config.device.name} running, data in {args.data_dir} (Ctrl-C to stop)",
         flush=True,
@@ -82,6 +93,13 @@ def run(args: argparse.Namespace) -> int:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis") as executor:
         session.device.use_worker_thread(executor)
         services = Services(session, executor, args.quiet)
+        services.modbus_config = with_overrides(
+            session.config.modbus,
+            args.modbus_port,
+            args.modbus_rtu,
+            args.modbus_rtu_baud,
+            args.modbus_host,
+        )
         try:
             asyncio.run(_serve(services, http, args.data_dir))
         finally:
@@ -102,6 +120,8 @@ class Services:
         self.executor = executor
         self.quiet = quiet
         self.ctx: ApiContext | None = None
+        self.modbus_config: ModbusConfig | None = None
+        self.modbus: ModbusThread | None = None
         self._halt = asyncio.Event()  # ends the running scheduler loop
         self._stopping = False
         self._pending: list[tuple[DeviceConfig, asyncio.Future[None]]] = []
@@ -176,6 +196,8 @@ class Services:
         device.use_worker_thread(self.executor)
         if self.ctx is not None:
             self.ctx.bind_device(device)
+        if self.modbus is not None:
+            self.modbus.bind(device.live, device.catalog, session.config.modbus)
         self._add_status_task()
         _freeze_startup_objects()
         device.start()
@@ -219,8 +241,18 @@ async def _serve(services: Services, http: HttpConfig, data_dir: str) -> None:
     try:
         if http.enabled:
             server = await _start_api(services, http, data_dir)
+        if services.modbus_config is not None:
+            on_device = caller_on(loop)
+            device = services.session.device
+            alerts = services.session.alerts
+            source = AlertStateSource(alerts) if alerts is not None else None
+            services.modbus = await serve_beside_device(
+                device, services.modbus_config, on_device, source
+            )
         await services.run()
     finally:
+        if services.modbus is not None:
+            await services.modbus.stop()
         if server is not None:
             await server.stop()
         for sig in (signal.SIGINT, signal.SIGTERM):

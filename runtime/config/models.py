@@ -19,6 +19,9 @@ from pydantic import (
 
 from dsp_ext import COMMON_BEARINGS, BearingGeometry
 
+from ..alerts.rules import AlertsConfig
+from ..fieldbus.config import ModbusConfig
+from ..notify.config import NotificationsConfig
 from .base import Strict, check_id
 
 Mounting = Literal["radial_horizontal", "radial_vertical", "axial"]
@@ -222,6 +225,9 @@ class DeviceConfig(Strict):
     analysis: AnalysisOptions = ANALYSIS_DEFAULTS
     store: StoreConfig = Field(default_factory=StoreConfig)
     machines: list[MachineConfig] = Field(default_factory=list)
+    modbus: ModbusConfig = Field(default_factory=ModbusConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
 
     def machine(self, machine_id: str) -> MachineConfig:
         for machine in self.machines:

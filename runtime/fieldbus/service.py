@@ -212,10 +212,17 @@ class ModbusThread:
 
 
 def with_overrides(
-    config: ModbusConfig, port: int | None, rtu_device: str | None, rtu_baud: int | None
+    config: ModbusConfig,
+    port: int | None,
+    rtu_device: str | None,
+    rtu_baud: int | None,
+    host: str | None = None,
 ) -> ModbusConfig:
-    """`esocore run --modbus-port/--modbus-rtu/--modbus-rtu-baud` over the config."""
+    """`esocore run --modbus-port/--modbus-host/--modbus-rtu/--modbus-rtu-baud` over the
+    config."""
     tcp, rtu = config.tcp, config.rtu
+    if host is not None:
+        tcp = tcp.model_copy(update={"host": host})
     if port is not None:
         tcp = tcp.model_copy(update={"port": port, "enabled": True})
     if rtu_device is not None:

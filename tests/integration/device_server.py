@@ -97,6 +97,10 @@ def start_device(tmp: Path, *extra: str, env: dict[str, str] | None = None) -> R
             "127.0.0.1",
             "--http-port",
             str(port),
+            "--modbus-host",
+            "127.0.0.1",
+            "--modbus-port",  # each device its own (a later --modbus-port in extra wins)
+            str(free_port()),
             "--quiet",
             *extra,
         ],

@@ -79,6 +79,10 @@ def test_run_serves_until_sigterm_then_flushes(tmp_path):
         "127.0.0.1",
         "--http-port",
         str(free_port()),
+        "--modbus-host",
+        "127.0.0.1",
+        "--modbus-port",
+        str(free_port()),
         cwd=tmp_path,
     )
     try:
