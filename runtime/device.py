@@ -104,6 +104,8 @@ class Device:
         self.units: list[AcquisitionUnit] = []
         self.analyses: list[AnalysisTask] = []
         self._executor: Executor | None = None
+        # Called with every batch of readings published (the alert monitor); on the loop.
+        self.reading_observers: list[Callable[[list[Reading]], None]] = []
         self._sensor_entries: list[SensorEntry] = []
         self._bind(chips)
         self.catalog = self._catalog()
@@ -343,6 +345,11 @@ class Device:
         if readings:
             self.live.publish(readings)
             self.store.add_readings(readings)
+            for observe in self.reading_observers:
+                try:
+                    observe(readings)
+                except Exception as exc:  # an observer must not stop the pipeline
+                    self._task_failed(f"observer {getattr(observe, '__qualname__', observe)}", exc)
 
     def _task_failed(self, name: str, exc: BaseException) -> None:
         log.exception("task %s failed", name, exc_info=exc)

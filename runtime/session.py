@@ -19,14 +19,33 @@ from typing import Any
 from board import Board, BoardError, load_board, open_board
 from drivers.hal import Clock
 
+from .alerts.engine import rule_problems
+from .alerts.monitor import SENSOR_CHECK_INTERVAL_S, AlertMonitor
+from .alerts.service import AlertService
+from .alerts.store import AlertStore
 from .config import DeviceConfig, default_config_path, load_config
-from .device import BindingError, Device
+from .device import HOUSEKEEPING_PRIORITY, BindingError, Device
 from .errors import UsageError
 from .fault_option import FaultSpec
+from .fieldbus.registermap import ModbusMapError, build_register_map
+from .notify.notifier import Notifier
 
 log = logging.getLogger("esocore")
 
 DEVICE_CONFIG_FILE = "device.toml"  # in the data directory: the device's own config
+ALERTS_TASK = "alerts:sensors"
+
+
+def check_rules(config: DeviceConfig, device: Device) -> None:
+    """The alert rules and the Modbus register map must fit what the device measures (every
+    problem by path)."""
+    problems = rule_problems(config, device.catalog)
+    try:
+        build_register_map(config.modbus, device.catalog)
+    except ModbusMapError as exc:
+        problems += exc.problems
+    if problems:
+        raise BindingError(problems)
 
 
 @dataclass(frozen=True)
@@ -47,29 +66,66 @@ class Session:
     clock: Clock | None = None
     to_utc: Callable[[float], float] | None = None
     source: ConfigSource | None = None
+    alerts: AlertService | None = None  # outlives devices rebuilt by a restart
+    monitor: AlertMonitor | None = None  # the running device's link to the rules
+    notifier: Notifier | None = None  # webhooks and email from the alerts' outbox
 
     def close(self) -> None:
         try:
             self.device.stop()
             self.hardware.close()
         finally:
-            self.store.close()  # type: ignore[attr-defined]
+            try:
+                if self.notifier is not None:
+                    self.notifier.stop()
+                if self.alerts is not None:
+                    self.alerts.store.close()
+            finally:
+                self.store.close()  # type: ignore[attr-defined]
 
     def trial(self, config: DeviceConfig) -> Device:
         """A device built for `config` on this board and clock but never started, writing
-        nowhere: raises BindingError (every problem by path) or ValueError if the config does
-        not fit the board. Its catalog is what the config would show."""
+        nowhere: raises BindingError (every problem by path, alert rules included) or
+        ValueError if the config does not fit the board. Its catalog is what the config would
+        show."""
         assert self.clock is not None and self.to_utc is not None
-        return Device(config, self.hardware.chips, self.clock, _NoStore(), self.to_utc)
+        device = Device(config, self.hardware.chips, self.clock, _NoStore(), self.to_utc)
+        check_rules(config, device)
+        return device
+
+    def attach_alerts(self, device: Device) -> None:
+        """Judge `device`'s readings by the config's rules from now on (a fresh engine)."""
+        if self.alerts is None:
+            return
+        monitor = AlertMonitor(
+            self.config, device.catalog, device.live, self.alerts, device.utc_now
+        )
+        device.reading_observers[:] = [monitor.on_readings]
+        device.scheduler.remove(ALERTS_TASK)
+        device.scheduler.add(
+            ALERTS_TASK,
+            SENSOR_CHECK_INTERVAL_S,
+            monitor.check_sensors,
+            priority=HOUSEKEEPING_PRIORITY,
+        )
+        self.alerts.bind(device.catalog, device.live, device.log_event)
+        self.monitor = monitor
 
     def adopt(self, config: DeviceConfig, trial: Device) -> None:
         """Take on a config that differs from the running one only in names and descriptions
         (machines' name, equipment_id, location and type; sensors' names; device name and
         time zone, retention, API limits): no stage changes, so no sample is lost."""
+        rules_changed = config.alerts != self.config.alerts
+        if self.notifier is not None and config.notifications != self.config.notifications:
+            self.notifier.reconfigure(config.notifications)
         self.config = config
         self.device.config = config
         self.device.catalog = trial.catalog
         self.store.retention = retention_policy(config)  # type: ignore[attr-defined]
+        if rules_changed:
+            self.attach_alerts(self.device)
+        elif self.alerts is not None:
+            self.alerts.bind(self.device.catalog, self.device.live, self.device.log_event)
 
     def replace_device(self, config: DeviceConfig) -> Device:
         """Stop the device's chips and build a new device for `config` on the same board,
@@ -85,6 +141,7 @@ class Session:
         self.store.retention = retention_policy(config)  # type: ignore[attr-defined]
         self.device = device
         self.config = config
+        self.attach_alerts(device)
         return device
 
 
@@ -191,11 +248,26 @@ def open_session(
         raise UsageError(str(exc)) from None
     try:
         device = Device(config, hardware.chips, clock, store, to_utc)
+        check_rules(config, device)
         _schedule_faults(hardware, faults or [], clock.now())
     except (BindingError, UsageError) as exc:
         store.close()
         hardware.close()
         raise UsageError(str(exc)) from None
+    alert_store = AlertStore(data_dir)
+    notifier = Notifier(
+        alert_store.db,
+        alert_store.lock,
+        config.notifications,
+        {"name": config.device.name, "board": board_name},
+        device.log_event,
+    )
+    alerts = AlertService(
+        alert_store, device.catalog, device.live, device.utc_now, device.log_event, notifier
+    )
+    session = Session(config, hardware, device, store, clock, to_utc, source, alerts)
+    session.notifier = notifier
+    session.attach_alerts(device)
     if start:
         device.start()
     device.log_event(
@@ -204,7 +276,7 @@ def open_session(
         f"machines",
         data={"board": board_name, "data_dir": str(data_dir), "config": str(source.path)},
     )
-    return Session(config, hardware, device, store, clock, to_utc, source)
+    return session
 
 
 def _schedule_faults(hardware: Board, faults: list[FaultSpec], start: float) -> None:
@@ -214,12 +286,14 @@ def _schedule_faults(hardware: Board, faults: list[FaultSpec], start: float) -> 
         raise UsageError("--fault works only on a simulated board")
     for spec in faults:
         try:
-            hardware.plant.inject_fault(
+            fault_id = hardware.plant.inject_fault(
                 spec.machine_id,
                 spec.kind,
                 spec.severity,
                 ramp_s=spec.ramp_s,
                 at=start + spec.offset_s,
             )
+            if spec.end_s is not None:
+                hardware.plant.clear_fault(fault_id, at=start + spec.end_s)
         except (KeyError, ValueError) as exc:
             raise UsageError(f"--fault {spec.machine_id}:{spec.kind}: {exc}") from None

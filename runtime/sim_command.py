@@ -12,7 +12,7 @@ from drivers.clock import VirtualClock
 from .durations import format_duration, parse_duration
 from .errors import UsageError
 from .fault_option import parse_fault
-from .session import open_session
+from .session import Session, open_session
 
 STEP_S = 10.0  # virtual seconds between progress updates (and pacing checks)
 
@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         [parse_fault(spec) for spec in args.fault],
     )
     scheduler = session.device.scheduler
+    if session.notifier is not None:
+        session.notifier.start()  # webhooks and email fire as the simulated alerts happen
     wall_start = time.perf_counter()
     try:
         t = 0.0
@@ -69,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
             if not args.quiet:
                 _progress(t, duration, elapsed)
         session.device.log_event("shutdown", f"simulation of {format_duration(duration)} ended")
+        _let_notifications_out(session)
+        alerts = _alert_summary(session)
     finally:
         session.close()
     elapsed = time.perf_counter() - wall_start
@@ -81,7 +85,31 @@ def run(args: argparse.Namespace) -> int:
         f"overflows {health['overflows']}, deadline misses {health['deadline_misses']}; "
         f"data in {args.data_dir}"
     )
+    if alerts:
+        print(alerts)
     return 0
+
+
+def _alert_summary(session: Session) -> str:
+    if session.alerts is None:
+        return ""
+    raised = session.alerts.count()
+    active = session.alerts.count(status="active")
+    return f"alerts: {raised} raised, {active} still active (see GET /api/v1/alerts/history/)"
+
+
+NOTIFY_GRACE_S = 30.0  # wall time the notifications of a finished run get to go out
+
+
+def _let_notifications_out(session: Session) -> None:
+    """Wait (bounded) until the outbox holds nothing due: a receiver that is down keeps its
+    deliveries in the outbox for the next start instead of holding the command up."""
+    notifier = session.notifier
+    if notifier is None:
+        return
+    deadline = time.monotonic() + NOTIFY_GRACE_S
+    while time.monotonic() < deadline and notifier.due_now() > 0:
+        time.sleep(0.05)
 
 
 def _parse_speed(text: str) -> float | None:

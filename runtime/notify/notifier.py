@@ -284,6 +284,10 @@ class Notifier:
         counts["pending"] = self.outbox.count_pending()
         return counts
 
+    def due_now(self) -> int:
+        """Deliveries waiting to be sent now (a command that ends waits for these)."""
+        return self.outbox.count_due(self.now())
+
     # -- test sends (synchronous, for the API's "test" buttons) -------------------------
 
     def send_test(self, webhook_id: str) -> dict[str, Any]:

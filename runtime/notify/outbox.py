@@ -274,6 +274,15 @@ class Outbox:
                 "SELECT COUNT(*) FROM notify_outbox WHERE status = 'pending'"
             ).fetchone()[0]
 
+    def count_due(self, now: float) -> int:
+        """Pending rows whose next attempt is due by `now` (not those waiting out a backoff)."""
+        with self.lock:
+            return self.db.execute(
+                "SELECT COUNT(*) FROM notify_outbox WHERE status = 'pending' "
+                "AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
+                (now,),
+            ).fetchone()[0]
+
     def prune(self, finished_before: float) -> int:
         """Forget delivered and failed rows older than `finished_before`."""
         with self.lock:
