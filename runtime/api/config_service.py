@@ -48,7 +48,8 @@ LIVE = re.compile(
     r"|machines\[\d+\]\.(name|equipment_id|location|type)"
     r"|machines\[\d+\]\.sensors\[\d+\]\.name"
     r"|http\.(failed_auth_limit|failed_auth_window_s|key_rate_limit_per_s|key_rate_burst)"
-    r"|store\.retention(\..*)?)$"
+    r"|store\.retention(\..*)?"
+    r"|alerts(\..*)?|notifications(\..*)?)$"
 )
 NEXT_START = re.compile(
     r"^(http(\.(enabled|host|port|tls|cert_file|key_file))?|store\.flush_interval_s)$"
@@ -370,71 +371,82 @@ class ConfigService:
     async def replace(self, data: Any, key_id: str) -> dict[str, Any]:
         """PUT: check, write, apply; the answer says what was applied how."""
         async with self._lock:
-            config, trial = await asyncio.to_thread(self.check, data)
-            changes = changed_paths(self.current, config)
-            _, restart, later = plan(changes)
-            if not changes:
-                return self._answer("unchanged", [], [], config)
-            if restart and self._restart is None:
-                raise ApiError(
-                    409,
-                    "this change needs a restart of the device's services, which this "
-                    "process cannot do; edit the config file and restart esocore",
-                    restart,
-                )
-            source = self.source
-            try:
-                previous_text = await asyncio.to_thread(_read_if_there, source.path)
-            except OSError as exc:
-                raise ApiError(
-                    503, f"cannot read {source.path}: {exc.strerror or exc}; nothing was changed"
-                ) from None
-            header = (
-                f"EsoCore Edge device config, written by PUT /api/v1/config/ at "
-                f"{iso_utc(self.ctx.utc_now())}.\nThe previous version is in "
-                f"{backup_path(source.target).name}. Comments are not kept when the API "
-                "writes this file."
+            return await self._replace(data, key_id)
+
+    async def edit(self, change: Callable[[dict[str, Any]], None], key_id: str) -> dict[str, Any]:
+        """One part of the config changed (a rule, a webhook) by `change`, which edits the
+        current config's data in place (secrets in clear); then as a PUT of the whole."""
+        async with self._lock:
+            data = self.current.model_dump(mode="json")
+            change(data)
+            return await self._replace(data, key_id)
+
+    async def _replace(self, data: Any, key_id: str) -> dict[str, Any]:
+        config, trial = await asyncio.to_thread(self.check, data)
+        changes = changed_paths(self.current, config)
+        _, restart, later = plan(changes)
+        if not changes:
+            return self._answer("unchanged", [], [], config)
+        if restart and self._restart is None:
+            raise ApiError(
+                409,
+                "this change needs a restart of the device's services, which this "
+                "process cannot do; edit the config file and restart esocore",
+                restart,
             )
-            try:
-                text = dump_config(config, header)
-            except ValueError as exc:
-                raise ApiError(500, f"the config cannot be written as TOML: {exc}") from None
-            try:
-                await asyncio.to_thread(write_atomically, source.target, text, previous_text)
-            except OSError as exc:
-                raise ApiError(
-                    503, f"cannot write {source.target}: {exc.strerror or exc}; nothing was changed"
-                ) from None
-            if source.shipped:
-                self.session.source = type(source)(source.target, source.target)
-            try:
-                applied = await self._apply(config, trial, changes, restart)
-            except Exception as exc:
-                await asyncio.to_thread(_roll_back, source, previous_text)
-                self.session.source = source
-                self.ctx.log_event(
-                    "config_apply_failed",
-                    f"config change by key {key_id} could not be applied ({exc}); the "
-                    "previous config is running and back in the file",
-                    data={"key_id": key_id, "changed": changes},
-                )
-                raise ApiError(
-                    500,
-                    f"the change could not be applied ({exc}); the previous config is "
-                    "running and back in the file",
-                ) from None
+        source = self.source
+        try:
+            previous_text = await asyncio.to_thread(_read_if_there, source.path)
+        except OSError as exc:
+            raise ApiError(
+                503, f"cannot read {source.path}: {exc.strerror or exc}; nothing was changed"
+            ) from None
+        header = (
+            f"EsoCore Edge device config, written by PUT /api/v1/config/ at "
+            f"{iso_utc(self.ctx.utc_now())}.\nThe previous version is in "
+            f"{backup_path(source.target).name}. Comments are not kept when the API "
+            "writes this file."
+        )
+        try:
+            text = dump_config(config, header)
+        except ValueError as exc:
+            raise ApiError(500, f"the config cannot be written as TOML: {exc}") from None
+        try:
+            await asyncio.to_thread(write_atomically, source.target, text, previous_text)
+        except OSError as exc:
+            raise ApiError(
+                503, f"cannot write {source.target}: {exc.strerror or exc}; nothing was changed"
+            ) from None
+        if source.shipped:
+            self.session.source = type(source)(source.target, source.target)
+        try:
+            applied = await self._apply(config, trial, changes, restart)
+        except Exception as exc:
+            await asyncio.to_thread(_roll_back, source, previous_text)
+            self.session.source = source
             self.ctx.log_event(
-                "config_changed",
-                f"config changed by key {key_id}: {', '.join(changes)} ({applied})",
-                data={
-                    "key_id": key_id,
-                    "changed": changes,
-                    "applied": applied,
-                    "next_start": later,
-                    "file": str(self.source.path),
-                },
+                "config_apply_failed",
+                f"config change by key {key_id} could not be applied ({exc}); the "
+                "previous config is running and back in the file",
+                data={"key_id": key_id, "changed": changes},
             )
-            return self._answer(applied, changes, later, config)
+            raise ApiError(
+                500,
+                f"the change could not be applied ({exc}); the previous config is "
+                "running and back in the file",
+            ) from None
+        self.ctx.log_event(
+            "config_changed",
+            f"config changed by key {key_id}: {', '.join(changes)} ({applied})",
+            data={
+                "key_id": key_id,
+                "changed": changes,
+                "applied": applied,
+                "next_start": later,
+                "file": str(self.source.path),
+            },
+        )
+        return self._answer(applied, changes, later, config)
 
     async def restart(self, key_id: str) -> dict[str, Any]:
         """POST /config/restart: re-read the config file (so edits by hand apply too), check

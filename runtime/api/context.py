@@ -39,6 +39,8 @@ class ApiContext:
     health: Callable[[], dict[str, Any]]  # Device.health
     config: Any = None  # runtime.api.config_service.ConfigService (config endpoints)
     plant: Any = None  # hal_sim Plant on a simulated board, else None
+    alerts: Any = None  # runtime.alerts.service.AlertService
+    notifier: Any = None  # runtime.notify.notifier.Notifier
     data_dir: str = "data"
     carried: CarriedCounters = field(default_factory=lambda: CarriedCounters())
     # Runs a function on the device's loop thread (the plant, the device's stages and the

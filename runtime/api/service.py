@@ -89,6 +89,8 @@ def build_api(
         health=device.health,
         plant=hardware.plant,
         data_dir=str(data_dir),
+        alerts=getattr(session, "alerts", None),
+        notifier=getattr(session, "notifier", None),
     )
     ctx.bind_device(device)
     ctx.config = ConfigService(session, ctx, restart)

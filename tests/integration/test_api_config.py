@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from runtime.api.config_service import SECTIONS
 from runtime.config import default_config_path, load_config
 
 from .device_server import RunningDevice, start_device
@@ -65,7 +66,16 @@ def test_get_shows_the_whole_config_as_the_file_says(device):
     response = device.get("/config/")
     assert response.status_code == 200
     shown = response.json()
-    assert set(shown) == {"device", "http", "analysis", "store", "machines"}
+    assert set(shown) == {
+        "device",
+        "http",
+        "analysis",
+        "store",
+        "machines",
+        "modbus",
+        "alerts",
+        "notifications",
+    }
     assert shown == load_config(device.config_file).model_dump(mode="json")
     assert device.get("/config").json() == shown  # the guide's slash, or none
 
@@ -202,7 +212,7 @@ def test_malformed_or_partial_bodies_are_refused_and_change_nothing(device, body
     assert answer.json()["error"]["code"] == code
     if body == "{}":  # a PUT replaces the whole config: an empty one is not "no machines"
         missing = {line.split(":")[0] for line in answer.json()["error"]["details"]}
-        assert missing == {"device", "http", "analysis", "store", "machines"}
+        assert missing == set(SECTIONS)  # every section of the config
     assert snapshot(device.config_file.parent) == before
 
 

@@ -102,7 +102,14 @@ def test_devices_with_health_and_the_equipment_id_lookup(device):
     assert pump["equipment_id"] == "PUMP-101-M" and pump["device_type"] == "pump_motor"
     assert pump["location"] == "Pump house, line 1" and pump["name"] == "Motor 1"
     assert pump["sensor_ids"] == ["motor-1-accel", "motor-1-temp", "motor-1-current"]
-    assert pump["health"] == {"score": 100, "status": "ok", "active_alerts": 0}
+    assert pump["health"] == {
+        "score": 100,
+        "status": "ok",
+        "active_alerts": 0,
+        "iso_zone": "A",  # a healthy simulated motor
+        "mode": "running",
+        "forecast_threshold_at": None,
+    }
 
     found = device.get("/devices/", params={"equipment_id": "FAN-201-M"}).json()
     assert [m["id"] for m in found] == ["motor-2"]
@@ -155,12 +162,15 @@ def test_telemetry_is_one_overall_row_per_sensor_and_metric(device):
 
 
 def test_telemetry_axes(device):
-    x_rows = device.get("/telemetry/", params={"axis": "x"}).json()
-    assert x_rows and {r["axis"] for r in x_rows} == {"x"}
+    overall = device.get("/telemetry/").json()
+    with_x = device.get("/telemetry/", params={"axis": "x"}).json()
+    x_rows = [r for r in with_x if r["axis"] == "x"]
+    assert {r["axis"] for r in with_x} == {None, "x"}  # the x rows are added to the overall ones
+    assert len(with_x) == len(overall) + len(x_rows)
     assert {r["sensor_id"] for r in x_rows} == {"motor-1-accel", "motor-2-accel"}
     everything = device.get("/telemetry/", params={"axis": "all"}).json()
     assert {r["axis"] for r in everything} == {None, "x", "y", "z"}
-    assert len(everything) == len(device.get("/telemetry/").json()) + 3 * len(x_rows)
+    assert len(everything) == len(overall) + 3 * len(x_rows)
     both = device.get("/telemetry/", params=[("axis", "overall"), ("axis", "Z")]).json()
     assert {r["axis"] for r in both} == {None, "z"}
     assert "'w' is not one of" in _error(

@@ -16,4 +16,12 @@ ROUTERS += [sensors.router, devices.router, telemetry.router, spectrum.router, e
 from . import config, keys, metrics, sim  # noqa: E402
 
 ROUTERS += [config.router, keys.router, sim.router]
+
+from . import alerts, integrations, rules  # noqa: E402
+
+ROUTERS += [rules.router, alerts.router, integrations.router]
 ROOT_ROUTERS.append(metrics.router)
+
+from . import fieldbus  # noqa: E402
+
+ROUTERS.append(fieldbus.router)

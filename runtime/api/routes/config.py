@@ -29,6 +29,26 @@ def _inline(schema: Any, defs: dict[str, Any]) -> Any:
     return schema
 
 
+def body_spec(model: Any, description: str, example: Any) -> dict[str, Any]:
+    """`openapi_extra` for an endpoint that reads its JSON body itself (to list every problem
+    by config path): the body's schema, standing alone, and a valid example."""
+    from pydantic import TypeAdapter
+
+    schema = TypeAdapter(model).json_schema()
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {
+                "application/json": {
+                    "schema": _inline(schema, schema.get("$defs", {})),
+                    "example": example,
+                }
+            },
+        }
+    }
+
+
 def _config_schema() -> dict[str, Any]:
     schema = DeviceConfig.model_json_schema()
     inlined = _inline(schema, schema.get("$defs", {}))

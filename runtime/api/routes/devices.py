@@ -13,23 +13,35 @@ from pydantic import BaseModel
 from ...catalog import MachineEntry
 from .. import slashes
 from ..context import ApiContext
-from ..deps import Ctx, Reader
-from ..errors import not_found
+from ..deps import Ctx, Reader, Writer
+from ..errors import ApiError, not_found
 from ..health import machine_health
+from ._both import route
 
 router = APIRouter(tags=["devices"])
 
 HealthStatus = Literal["ok", "warning", "alert", "critical"]
 
 
+HEALTH_FIELDS = ("score", "status", "active_alerts", "iso_zone", "mode", "forecast_threshold_at")
+Mode = Literal["running", "stopped", "maintenance"]
+
+
 class Health(BaseModel):
     score: int  # 0-100
     status: HealthStatus
     active_alerts: int
+    iso_zone: Literal["A", "B", "C", "D"] | None  # worst accelerometer's ISO 20816 zone
+    mode: Mode  # stopped or maintenance: no new alerts are raised
+    forecast_threshold_at: str | None  # when a rising value is expected to cross its next level
 
 
 class MachineHealth(Health):
     sensors: dict[str, str]  # sensor id -> sensor status
+
+
+class ModeChange(BaseModel):
+    mode: Mode
 
 
 class Machine(BaseModel):
@@ -59,7 +71,7 @@ def machine_view(ctx: ApiContext, machine: MachineEntry) -> dict[str, Any]:
         "iso_group": machine.iso_group,
         "foundation": machine.foundation,
         "sensor_ids": list(machine.sensor_ids),
-        "health": {k: health[k] for k in ("score", "status", "active_alerts")},
+        "health": {k: health[k] for k in HEALTH_FIELDS},
     }
 
 
@@ -102,8 +114,26 @@ def get_machine(device_id: str, ctx: Ctx, _: Reader) -> dict[str, Any]:
     "/devices/{device_id}/health",
     summary="A machine's health",
     description="`score` 0-100, `status` ok | warning | alert | critical, `active_alerts`, "
-    "and each sensor's status.",
+    "the ISO 20816 zone, the machine's mode, the soonest forecast crossing and each sensor's "
+    "status.",
     response_model=MachineHealth,
 )
 def get_machine_health(device_id: str, ctx: Ctx, _: Reader) -> dict[str, Any]:
     return machine_health(ctx, find_machine(ctx, device_id))
+
+
+@route(
+    router,
+    "PUT",
+    "/devices/{device_id}/mode",
+    summary="Mark a machine running, stopped or in maintenance",
+    response_model=MachineHealth,
+)
+def set_mode(device_id: str, change: ModeChange, ctx: Ctx, principal: Writer) -> dict[str, Any]:
+    """While a machine is stopped or in maintenance no new alert is raised or escalated for
+    it (alerts already raised clear as usual); `running` resumes. Kept across restarts."""
+    machine = find_machine(ctx, device_id)
+    if ctx.alerts is None:
+        raise ApiError(503, "alerts are not available in this process")
+    ctx.alerts.set_machine_mode(machine.id, change.mode, f"key:{principal.key_id}")
+    return machine_health(ctx, machine)

@@ -171,6 +171,35 @@ class DeviceCollector(Collector):
         store = GaugeMetricFamily("esocore_store_bytes", "Database size on disk (with its WAL)")
         store.add_metric([], ctx.store.file_bytes())
         yield store
+        yield from _alert_metrics(ctx)
+
+
+def _alert_metrics(ctx: Any) -> Any:
+    if ctx.alerts is not None:
+        active = GaugeMetricFamily(
+            "esocore_alerts_active", "Active alerts (new or acknowledged)", labels=["severity"]
+        )
+        counts = {s: 0 for s in ("info", "warning", "alert", "critical")}
+        for row in ctx.alerts.active_rows():
+            counts[row.severity] = counts.get(row.severity, 0) + 1
+        for severity, count in counts.items():
+            active.add_metric([severity], count)
+        yield active
+    if ctx.notifier is not None:
+        counters = ctx.notifier.counters()
+        deliveries = CounterMetricFamily(
+            "esocore_notification_deliveries",
+            "Notifications by outcome (delivered, failed for good) and retries made",
+            labels=["outcome"],
+        )
+        for outcome in ("delivered", "failed", "retries"):
+            deliveries.add_metric([outcome], counters.get(outcome, 0))
+        yield deliveries
+        pending = GaugeMetricFamily(
+            "esocore_notifications_pending", "Notifications waiting in the outbox"
+        )
+        pending.add_metric([], counters.get("pending", 0))
+        yield pending
 
 
 def install(app: FastAPI, ctx: Any) -> ApiMetrics:
