@@ -22,9 +22,7 @@ def documented() -> list[tuple[int, str, str, str]]:
 
 
 def test_the_code_table_in_the_docs_is_the_one_in_the_code():
-    assert documented() == [
-        (t.code, t.name, t.title, t.recommended_action) for t in ALERT_TYPES
-    ]
+    assert documented() == [(t.code, t.name, t.title, t.recommended_action) for t in ALERT_TYPES]
 
 
 def test_codes_and_names_are_unique_and_never_zero():
