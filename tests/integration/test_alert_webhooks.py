@@ -10,13 +10,14 @@ import hmac
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import tomli_w
 
 from runtime.config import default_config_path, load_config
 
-from .device_server import start_device
+from .device_server import free_port, start_device
 from .notify_peers import Receiver, Request
 
 ESOCORE = Path(sys.executable).parent / "esocore"
@@ -149,3 +150,62 @@ def test_in_real_time_a_webhook_added_through_the_api_fires_once(tmp_path):
             ]
     finally:
         assert device.stop() == 0
+
+
+def test_a_receiver_down_while_the_device_is_killed_gets_the_alert_after_restart(tmp_path):
+    """The CMMS is down when the alert is raised; the device is killed (-9) with the
+    notification still in its outbox; after a restart, with the CMMS back, it arrives once."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/api/work-orders"
+    device = start_device(tmp_path)
+    try:
+        with device.session("read-write") as s:
+            added = s.post(device.base_url + "/integrations/webhooks/", json=webhook(url))
+            assert added.status_code == 201, added.text
+            made = s.post(
+                device.base_url + "/sim/faults",
+                json={"machine": "motor-2", "kind": "bearing_outer", "severity": 0.6},
+                timeout=30,
+            )
+            assert made.status_code == 201, made.text
+
+            def failed_attempt() -> list[dict]:
+                rows = s.get(device.base_url + "/integrations/deliveries/", timeout=30).json()
+                return [d for d in rows if d["event"] == "raised" and d["attempts"] >= 1]
+
+            pending = wait_for(failed_attempt, 60)
+            assert pending[0]["status"] == "pending" and pending[0]["last_error"]
+        device.process.kill()  # no goodbye: the outbox is all that is left
+        device.process.wait(timeout=30)
+    finally:
+        if device.process.poll() is None:
+            device.process.kill()
+    with Receiver(port=port) as cmms:
+        again = start_device(tmp_path)  # same data directory, same config file
+        try:
+            arrived = cmms.wait_for(1, timeout=120)
+            check_request(arrived[0], "raised")
+            assert arrived[0].headers["x-esocore-delivery"] == pending[0]["id"]
+            with again.session("read-write") as s:
+
+                def delivered() -> bool:
+                    rows = s.get(again.base_url + "/integrations/deliveries/", timeout=30).json()
+                    return any(
+                        d["id"] == pending[0]["id"] and d["status"] == "delivered" for d in rows
+                    )
+
+                wait_for(delivered, 30)
+            assert [r.headers["x-esocore-event"] for r in cmms.requests].count("raised") == 1
+        finally:
+            assert again.stop() == 0
+
+
+def wait_for(check, timeout: float):
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s")
+        time.sleep(0.25)
