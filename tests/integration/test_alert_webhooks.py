@@ -24,18 +24,7 @@ ESOCORE = Path(sys.executable).parent / "esocore"
 SECRET = "whsec-test-0123456789"
 TOKEN = "cmms-api-token"
 # The integration guide's payload example (CMMS Integration, Method 1), verbatim.
-GUIDE_PAYLOAD = """{
-"equipment_id": "{{device_id}}",
-"alert_type": "{{alert_severity}}",
-"description": "{{alert_message}}",
-"priority": "{{priority_mapping}}",
-"detected_at": "{{timestamp}}",
-"sensor_data": {
-"sensor": "{{sensor_name}}",
-"value": "{{current_value}}",
-"threshold": "{{threshold_value}}"
-}
-}"""
+GUIDE_PAYLOAD = (Path(__file__).parent / "guide" / "cmms_payload.json").read_text()
 
 
 def webhook(url: str) -> dict:

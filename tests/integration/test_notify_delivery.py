@@ -35,18 +35,7 @@ from .notify_peers import (
 )
 
 # The integration guide's payload example (CMMS Integration, Method 1), verbatim.
-GUIDE_PAYLOAD = """{
-"equipment_id": "{{device_id}}",
-"alert_type": "{{alert_severity}}",
-"description": "{{alert_message}}",
-"priority": "{{priority_mapping}}",
-"detected_at": "{{timestamp}}",
-"sensor_data": {
-"sensor": "{{sensor_name}}",
-"value": "{{current_value}}",
-"threshold": "{{threshold_value}}"
-}
-}"""
+GUIDE_PAYLOAD = (Path(__file__).parent / "guide" / "cmms_payload.json").read_text()
 FAST = {"retry_initial_s": 0.05, "retry_max_s": 0.2, "max_age_s": 30}
 SIGNING_SECRET = "whsec-test-1"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -21,18 +22,9 @@ from runtime.notify.templates import (
 )
 
 # The integration guide's payload example (CMMS Integration, Method 1), verbatim.
-GUIDE_PAYLOAD = """{
-"equipment_id": "{{device_id}}",
-"alert_type": "{{alert_severity}}",
-"description": "{{alert_message}}",
-"priority": "{{priority_mapping}}",
-"detected_at": "{{timestamp}}",
-"sensor_data": {
-"sensor": "{{sensor_name}}",
-"value": "{{current_value}}",
-"threshold": "{{threshold_value}}"
-}
-}"""
+GUIDE_PAYLOAD = (
+    Path(__file__).parents[1] / "integration" / "guide" / "cmms_payload.json"
+).read_text()
 PRIORITIES = {"info": "4", "warning": "3", "alert": "2", "critical": "1"}
 
 
