@@ -10,7 +10,6 @@ import hmac
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import tomli_w
@@ -19,6 +18,7 @@ from runtime.config import default_config_path, load_config
 
 from .device_server import free_port, start_device
 from .notify_peers import Receiver, Request
+from .waiting import wait_until
 
 ESOCORE = Path(sys.executable).parent / "esocore"
 SECRET = "whsec-test-0123456789"
@@ -162,7 +162,7 @@ def test_a_receiver_down_while_the_device_is_killed_gets_the_alert_after_restart
                 rows = s.get(device.base_url + "/integrations/deliveries/", timeout=30).json()
                 return [d for d in rows if d["event"] == "raised" and d["attempts"] >= 1]
 
-            pending = wait_for(failed_attempt, 60)
+            pending = wait_until(failed_attempt, 60)
             assert pending[0]["status"] == "pending" and pending[0]["last_error"]
         device.process.kill()  # no goodbye: the outbox is all that is left
         device.process.wait(timeout=30)
@@ -183,18 +183,7 @@ def test_a_receiver_down_while_the_device_is_killed_gets_the_alert_after_restart
                         d["id"] == pending[0]["id"] and d["status"] == "delivered" for d in rows
                     )
 
-                wait_for(delivered, 30)
+                wait_until(delivered, 30)
             assert [r.headers["x-esocore-event"] for r in cmms.requests].count("raised") == 1
         finally:
             assert again.stop() == 0
-
-
-def wait_for(check, timeout: float):
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s")
-        time.sleep(0.25)

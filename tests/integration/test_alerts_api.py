@@ -9,8 +9,6 @@ import json
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from typing import Any
 import pytest
 
 from .device_server import RunningDevice, start_device
+from .waiting import wait_until
 
 GUIDE = Path(__file__).parent / "guide"
 GUIDE_HOST_URL = "https://edge-device/api/v1"
@@ -29,18 +28,6 @@ def device(tmp_path_factory):
     running = start_device(tmp_path_factory.mktemp("alerts"))
     yield running
     assert running.stop() == 0
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 60) -> Any:
-    """The first truthy answer of `check`, polled until `timeout` (then AssertionError)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s")
-        time.sleep(0.25)
 
 
 def alerts(device: RunningDevice, **params: Any) -> list[dict]:
