@@ -21,6 +21,7 @@ from dsp_ext import COMMON_BEARINGS, BearingGeometry
 
 from ..alerts.rules import AlertsConfig
 from ..fieldbus.config import ModbusConfig
+from ..fieldbus.profibus.config import ProfibusConfig
 from ..notify.config import NotificationsConfig
 from .base import Strict, check_id
 
@@ -226,6 +227,7 @@ class DeviceConfig(Strict):
     store: StoreConfig = Field(default_factory=StoreConfig)
     machines: list[MachineConfig] = Field(default_factory=list)
     modbus: ModbusConfig = Field(default_factory=ModbusConfig)
+    profibus: ProfibusConfig = Field(default_factory=ProfibusConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
 

@@ -25,3 +25,7 @@ ROOT_ROUTERS.append(metrics.router)
 from . import fieldbus  # noqa: E402
 
 ROUTERS.append(fieldbus.router)
+
+from . import profibus  # noqa: E402
+
+ROUTERS.append(profibus.router)
