@@ -94,6 +94,9 @@ class Authenticator:
         self.rates = rates
         self.utc_now = utc_now
         self.on_failure = on_failure  # (client address, reason, key id or None)
+        # The web UI's sessions (runtime.ui.sessions): given a request without an API key,
+        # None if it has no session cookie, else its principal (or an ApiError).
+        self.sessions: Callable[[Request], Principal | None] | None = None
 
     def authenticate(self, request: Request, allow_bearer: bool = False) -> Principal:
         client = request.client.host if request.client else "unknown"
@@ -105,6 +108,10 @@ class Authenticator:
             scheme, _, token = request.headers.get("authorization", "").partition(" ")
             if scheme.lower() == "bearer" and token:
                 presented = token.strip()
+        if not presented and self.sessions is not None:
+            principal = self.sessions(request)
+            if principal is not None:
+                return principal
         if not presented:
             self._fail(client, "no API key", None)
             raise ApiError(

@@ -97,6 +97,9 @@ def build_api(
     app = create_app(ctx)
     app.add_middleware(LatestReadingsFastPath, ctx=ctx)  # inside the metrics: counted
     metrics.install(app, ctx)
+    from ..ui import install as install_ui
+
+    install_ui(app, ctx, data_dir)  # web UI at /; sessions as the alternative to API keys
     return app, ctx
 
 
