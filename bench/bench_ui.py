@@ -1,0 +1,174 @@
+"""Web UI load and cost: dashboard and machine page in headless Chromium against a real device
+(`esocore run`, TLS on loopback), and the device's extra CPU with 5 live dashboards open.
+
+    .venv/bin/python bench/bench_ui.py [--seconds 30] [--loads 5]
+
+Per page: DOMContentLoaded (navigation start to the end of the DOMContentLoaded handlers) and
+the bytes transferred (the document and every asset, from the Resource Timing transferSize of
+a cold load, empty cache), medians over --loads fresh browser contexts. CPU: the device
+process's user+system time (/proc) over --seconds with no browser, then with 5 dashboards
+(each polling /devices/ and /telemetry/ once a second). Targets: < 1 s, < 500 KB, < 5 % of a
+core. Writes bench/results/ui.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from tests.integration.device_server import ESOCORE, start_device  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+USER, PASSWORD = "bench", "bench-password-1"
+MEASURE = """() => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const res = performance.getEntriesByType('resource');
+  return {dcl_ms: nav.domContentLoadedEventEnd - nav.startTime,
+          bytes: nav.transferSize + res.reduce((n, r) => n + r.transferSize, 0),
+          resources: res.length};
+}"""
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_share(pid: int, seconds: float) -> float:
+    start, t0 = cpu_seconds(pid), time.monotonic()
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - start) / (time.monotonic() - t0)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--loads", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        device = start_device(Path(tmp))
+        try:
+            subprocess.run(
+                [
+                    *(str(ESOCORE), "admin", "set-password", "--user", USER, "--role", "viewer"),
+                    *("--password-stdin", "--data-dir", str(device.data_dir)),
+                ],
+                input=PASSWORD + "\n",
+                text=True,
+                check=True,
+                capture_output=True,
+            )
+            result = run(device, args)
+        finally:
+            device.stop()
+    out = ROOT / "bench" / "results" / "ui.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def run(device, args) -> dict:
+    base = f"https://localhost:{device.port}"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        login = browser.new_context(ignore_https_errors=True, base_url=base)
+        answer = login.request.post(
+            "/api/v1/session/login", data={"username": USER, "password": PASSWORD}
+        )
+        assert answer.ok, answer.text()
+        state = login.storage_state()
+        login.close()
+
+        pages = {}
+        for name, path in [("dashboard", "/"), ("machine", "/machines/motor-1")]:
+            samples = []
+            for _ in range(args.loads):
+                context = browser.new_context(
+                    ignore_https_errors=True, base_url=base, storage_state=state
+                )
+                page = context.new_page()
+                page.goto(path, wait_until="load")
+                page.wait_for_timeout(300)
+                samples.append(page.evaluate(MEASURE))
+                context.close()
+            pages[name] = {
+                "path": path,
+                "dom_content_loaded_ms": round(statistics.median(s["dcl_ms"] for s in samples), 1),
+                "dom_content_loaded_ms_max": round(max(s["dcl_ms"] for s in samples), 1),
+                "transferred_bytes": int(statistics.median(s["bytes"] for s in samples)),
+                "resources": samples[0]["resources"],
+            }
+
+        idle = cpu_share(device.process.pid, args.seconds)
+        contexts = []
+        for _ in range(5):
+            context = browser.new_context(
+                ignore_https_errors=True, base_url=base, storage_state=state
+            )
+            page = context.new_page()
+            page.goto("/")
+            page.evaluate("() => performance.setResourceTimingBufferSize(10000)")
+            page.wait_for_selector('.tile [data-metric="vibration_rms"][data-ts]')
+            contexts.append(context)
+        polls_before = [_polls(c.pages[0]) for c in contexts]
+        t0 = time.monotonic()
+        busy = cpu_share(device.process.pid, args.seconds)
+        elapsed = time.monotonic() - t0
+        polls = [_polls(c.pages[0]) - n for c, n in zip(contexts, polls_before, strict=True)]
+        for context in contexts:
+            context.close()
+        browser.close()
+    return {
+        "benchmark": "bench/bench_ui.py",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared), "
+        f"Python {platform.python_version()}",
+        "note": "loopback, TLS, cold loads (empty cache), medians over fresh contexts; CPU of "
+        "the device process from /proc over the window; the machine is shared, so CPU "
+        "figures carry the other users' noise",
+        "pages": pages,
+        "cpu": {
+            "window_s": args.seconds,
+            "device_idle_core_share": round(idle, 4),
+            "device_with_5_dashboards_core_share": round(busy, 4),
+            "extra_for_5_dashboards_percent_of_core": round((busy - idle) * 100, 2),
+            "dashboard_polls_per_s_each": [round(n / elapsed, 2) for n in polls],
+        },
+        "targets": {"load_ms": 1000, "bytes": 500_000, "extra_cpu_percent": 5.0},
+    }
+
+
+def _polls(page) -> int:
+    """Telemetry requests this dashboard has made (proof that it keeps polling)."""
+    return page.evaluate(
+        "() => performance.getEntriesByType('resource')"
+        ".filter(r => r.name.includes('/api/v1/telemetry/')).length"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
