@@ -10,6 +10,7 @@ from . import (
     __version__,
     analyze_command,
     export_command,
+    gsd_command,
     keys_command,
     modbus_command,
     run_command,
@@ -17,6 +18,7 @@ from . import (
     status_command,
 )
 from .errors import UsageError
+from .ui import admin_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     keys_command.register(commands)
     export_command.register(commands)
     modbus_command.register(commands)
+    gsd_command.register(commands)
+    admin_command.register(commands)
     return parser
 
 

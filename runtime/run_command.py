@@ -23,6 +23,8 @@ from .device import LOOP_LANES
 from .fault_option import parse_fault
 from .fieldbus.alert_source import AlertStateSource
 from .fieldbus.config import ModbusConfig
+from .fieldbus.profibus import service as profibus
+from .fieldbus.profibus.config import BAUD_RATES, ProfibusConfig
 from .fieldbus.service import ModbusThread, serve_beside_device, with_overrides
 from .session import Session, open_session
 from .status_line import status_line
@@ -55,7 +57,30 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--modbus-host", help="address Modbus TCP listens on (default from config)")
     p.add_argument("--modbus-rtu", metavar="DEVICE", help="serve Modbus RTU on this serial port")
     p.add_argument("--modbus-rtu-baud", type=int, metavar="N", help="RTU baud rate (19200)")
+    p.add_argument(
+        "--profibus-port", metavar="DEVICE", help="be a PROFIBUS DP slave on this serial port"
+    )
+    p.add_argument(
+        "--profibus-address",
+        type=_station_address,
+        metavar="N",
+        help="DP station address 0..125 (default from config, 8)",
+    )
+    p.add_argument(
+        "--profibus-baud",
+        type=int,
+        choices=BAUD_RATES,
+        metavar="N",
+        help="DP baud rate (default from config, 19200)",
+    )
     p.set_defaults(handler=run)
+
+
+def _station_address(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 125:
+        raise argparse.ArgumentTypeError(f"{value} is not a DP station address (0..125)")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -100,6 +125,9 @@ def run(args: argparse.Namespace) -> int:
             args.modbus_rtu_baud,
             args.modbus_host,
         )
+        services.profibus_config = profibus.with_overrides(
+            session.config.profibus, args.profibus_port, args.profibus_address, args.profibus_baud
+        )
         try:
             asyncio.run(_serve(services, http, args.data_dir))
         finally:
@@ -122,6 +150,8 @@ class Services:
         self.ctx: ApiContext | None = None
         self.modbus_config: ModbusConfig | None = None
         self.modbus: ModbusThread | None = None
+        self.profibus_config: ProfibusConfig | None = None
+        self.profibus: profibus.ProfibusThread | None = None
         self._halt = asyncio.Event()  # ends the running scheduler loop
         self._stopping = False
         self._pending: list[tuple[DeviceConfig, asyncio.Future[None]]] = []
@@ -198,6 +228,8 @@ class Services:
             self.ctx.bind_device(device)
         if self.modbus is not None:
             self.modbus.bind(device.live, device.catalog, session.config.modbus)
+        if self.profibus is not None:
+            self.profibus.bind(device.live, device.catalog, session.config.profibus)
         self._add_status_task()
         _freeze_startup_objects()
         device.start()
@@ -249,8 +281,19 @@ async def _serve(services: Services, http: HttpConfig, data_dir: str) -> None:
             services.modbus = await serve_beside_device(
                 device, services.modbus_config, on_device, source
             )
+        if services.profibus_config is not None:
+            device = services.session.device
+            alerts = services.session.alerts
+            services.profibus = await profibus.serve_beside_device(
+                device,
+                services.profibus_config,
+                caller_on(loop),
+                AlertStateSource(alerts) if alerts is not None else None,
+            )
         await services.run()
     finally:
+        if services.profibus is not None:
+            await services.profibus.stop()
         if services.modbus is not None:
             await services.modbus.stop()
         if server is not None:
@@ -275,6 +318,14 @@ async def _start_api(services: Services, http: HttpConfig, data_dir: str) -> Api
     listener = Listener(http.host, choose_port(http.host, http.port, http.tls), http.tls)
     server = ApiThread(app, listener, certfile, keyfile)
     await server.start()
+    initial = getattr(app.state, "initial_admin_password", None)
+    if initial:
+        print(
+            f"esocore: initial admin password: {initial} (user admin; shown this once, "
+            "to be changed at the first login; `esocore admin set-password` sets another)",
+            flush=True,
+        )
+    print(f"esocore: web UI at {listener.base_url.removesuffix('api/v1/')}", flush=True)
     print(f"esocore: REST API at {listener.base_url}", flush=True)
     if http.tls and not http.cert_file:
         print(
