@@ -289,7 +289,9 @@ class Device:
         loop and no request of a front end holds a drain up (an ADC with a two-conversion
         buffer needs one every few ms); then run the rest with `run_realtime(stop,
         LOOP_LANES)`. Stop it before stopping the device."""
-        return self.scheduler.start_lane_thread(ACQUIRE_LANE)
+        return self.scheduler.start_lane_thread(
+            ACQUIRE_LANE, self.config.device.acquisition_rt_priority
+        )
 
     def use_worker_thread(self, executor: Executor) -> None:
         """Real time: run the vibration kernel off the loop, so FIFO drains (an ADC with a

@@ -26,6 +26,7 @@ from .fieldbus.config import ModbusConfig
 from .fieldbus.profibus import service as profibus
 from .fieldbus.profibus.config import BAUD_RATES, ProfibusConfig
 from .fieldbus.service import ModbusThread, serve_beside_device, with_overrides
+from .scheduler import LaneThread
 from .session import Session, open_session
 from .status_line import status_line
 
@@ -155,6 +156,7 @@ class Services:
         self._halt = asyncio.Event()  # ends the running scheduler loop
         self._stopping = False
         self._pending: list[tuple[DeviceConfig, asyncio.Future[None]]] = []
+        self._priority_reported = False
 
     def stop(self) -> None:
         self._stopping = True
@@ -191,6 +193,7 @@ class Services:
             while True:
                 device = self.session.device
                 acquisition = device.start_acquisition_thread()
+                self._report_priority(acquisition)
                 try:
                     await device.scheduler.run_realtime(self._halt, LOOP_LANES)
                 finally:
@@ -246,6 +249,20 @@ class Services:
                 "running the previous config",
             )
         return error
+
+    def _report_priority(self, acquisition: LaneThread) -> None:
+        wanted = self.session.config.device.acquisition_rt_priority
+        if self._priority_reported or not wanted:
+            return
+        self._priority_reported = True
+        if acquisition.realtime:
+            print(f"esocore: FIFO drains at real-time priority {wanted}", flush=True)
+        else:
+            print(
+                "esocore: FIFO drains at normal priority (real-time needs root or "
+                "CAP_SYS_NICE; see docs/install.md)",
+                flush=True,
+            )
 
     def _add_status_task(self) -> None:
         if self.quiet:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -217,10 +218,11 @@ class Scheduler:
                 self._run(task)
                 await asyncio.sleep(0)  # let the front ends run between tasks
 
-    def start_lane_thread(self, lane: str) -> LaneThread:
+    def start_lane_thread(self, lane: str, rt_priority: int = 0) -> LaneThread:
         """Run the tasks of `lane` in real time on a thread of their own (not in
-        `run_realtime`'s lanes then); stop it with the returned handle before changing tasks."""
-        runner = LaneThread(self, lane)
+        `run_realtime`'s lanes then); stop it with the returned handle before changing tasks.
+        With `rt_priority` > 0 the thread asks for SCHED_FIFO at that priority."""
+        runner = LaneThread(self, lane, rt_priority)
         runner.start()
         return runner
 
@@ -255,20 +257,27 @@ class LaneThread:
     """One lane of a scheduler in real time on its own thread: wait for the next release
     (a timed wait on an Event, which also ends it at once), run what is due, repeat."""
 
-    def __init__(self, scheduler: Scheduler, lane: str) -> None:
+    def __init__(self, scheduler: Scheduler, lane: str, rt_priority: int = 0) -> None:
         self.scheduler = scheduler
         self.lanes = frozenset({lane})
+        self.rt_priority = rt_priority
+        self.realtime = False  # whether SCHED_FIFO was granted (known once start() returned)
+        self._set_up = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"esocore-{lane}", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
+        self._set_up.wait(5.0)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._thread.join(timeout)
 
     def _run(self) -> None:
+        if self.rt_priority > 0:
+            self.realtime = _ask_for_fifo(self.rt_priority)
+        self._set_up.set()
         scheduler, clock = self.scheduler, self.scheduler.clock
         while not self._stop.is_set():
             delay = scheduler.next_release(self.lanes) - clock.now()
@@ -277,3 +286,15 @@ class LaneThread:
                 continue
             for task in scheduler._due(self.lanes):
                 scheduler._run(task)
+
+
+def _ask_for_fifo(priority: int) -> bool:
+    """SCHED_FIFO for the calling thread (Linux schedules threads one by one). A thread that
+    drains FIFOs then runs before any ordinary work on the board, the load a busy client puts
+    on the CPU included; it sleeps between drains, and the kernel's RT throttling keeps a
+    share of the CPU for the rest. False where not allowed (no root or CAP_SYS_NICE)."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+    except (OSError, AttributeError):
+        return False
+    return True

@@ -37,6 +37,10 @@ class DeviceSection(Strict):
     board: str = "sim"
     timezone: str = "UTC"
     status_interval_s: float = Field(10.0, ge=0.1)
+    # SCHED_FIFO priority of the FIFO-draining thread in `esocore run` (0: normal scheduling).
+    # Used when the process may (root, or CAP_SYS_NICE from the systemd unit); otherwise the
+    # thread runs at normal priority and a line says so.
+    acquisition_rt_priority: int = Field(20, ge=0, le=99)
 
     @field_validator("timezone")
     @classmethod

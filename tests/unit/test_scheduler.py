@@ -145,3 +145,42 @@ def test_watchdog_reports_a_task_that_does_not_yield():
 
     asyncio.run(main())
     assert names == ["stuck"]
+
+
+def _lane_runs(rt_priority: int) -> tuple[bool, int, int]:
+    """A lane thread's (realtime, scheduling policy seen by its task, runs in a bounded wait)."""
+    import os
+    import threading
+
+    from drivers.clock import RealClock
+
+    sched = Scheduler(RealClock())
+    ran = threading.Event()
+    seen: list[int] = []
+
+    def task() -> None:
+        seen.append(os.sched_getscheduler(0))
+        ran.set()
+
+    sched.add("acquire:x", 0.001, task, lane="acquire")
+    sched.add("analyse:x", 0.001, lambda: seen.append(-1))  # another lane: not run here
+    runner = sched.start_lane_thread("acquire", rt_priority)
+    try:
+        assert ran.wait(5.0)
+    finally:
+        runner.stop()
+    assert -1 not in seen
+    return runner.realtime, seen[0], len(seen)
+
+
+def test_a_lane_thread_runs_only_its_lane_and_gets_fifo_when_allowed():
+    import os
+
+    realtime, policy, runs = _lane_runs(rt_priority=10)
+    assert runs >= 1
+    if os.geteuid() == 0:  # CI and boards running as root (or with CAP_SYS_NICE)
+        assert realtime and policy == os.SCHED_FIFO
+    else:
+        assert realtime == (policy == os.SCHED_FIFO)
+    realtime, policy, _ = _lane_runs(rt_priority=0)
+    assert not realtime and policy == os.SCHED_OTHER
