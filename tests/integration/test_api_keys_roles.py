@@ -19,6 +19,9 @@ ROLES = ("read-only", "read-write", "admin")
 RANK = {role: rank for rank, role in enumerate(ROLES)}
 METHODS = ("get", "put", "post", "delete", "patch")
 PUBLIC = {"/api/v1/openapi.json"}  # describes the API, reveals no data
+# The web UI's own login session (log in, who am I, log out, change password): an API key is
+# not a session, so these have no role to check here (tests/integration/test_ui_browser.py).
+SESSION_PREFIX = "/api/v1/session/"
 
 # Real ids where a path names one, so a permitted request reaches the handler.
 PATH_VALUES = {
@@ -31,9 +34,9 @@ PATH_VALUES = {
 
 
 def required_role(method: str, path: str) -> str:
-    """What the API's contract says: keys are managed by admins, other writes need
+    """What the API's contract says: keys and web UI users are managed by admins, other writes need
     read-write, reading needs any key."""
-    if path.startswith("/api/v1/keys"):
+    if path.startswith(("/api/v1/keys", "/api/v1/users")):
         return "admin"
     return "read-only" if method == "get" else "read-write"
 
@@ -68,7 +71,9 @@ def endpoints(device: RunningDevice) -> list[tuple[str, str]]:
     return sorted(
         (method, path)
         for path, item in document["paths"].items()
-        if path.startswith("/api/v1/") and path not in PUBLIC
+        if path.startswith("/api/v1/")
+        and path not in PUBLIC
+        and not path.startswith(SESSION_PREFIX)
         for method in item
         if method in METHODS
     )

@@ -34,7 +34,10 @@ SEED = 5  # a failure reproduces with the same seed (the output names it)
 REQUEST_TIMEOUT_S = 20
 RUN_TIMEOUT_S = 600  # each `st run`; a typical one takes well under a minute
 CHECKS = "not_a_server_error,response_schema_conformance"
-ADMIN_ONLY_PREFIX = "/api/v1/keys"  # key management needs an admin key
+ADMIN_ONLY_PREFIX = ("/api/v1/keys", "/api/v1/users")  # key and web UI user management
+# The web UI's login session: its login is rate-limited per address by design (random
+# credentials would lock the test client out), and the browser tests cover it.
+SESSION_PREFIX = "/api/v1/session/"
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 
 # (method, path regex) of operations that change what the other cases rely on.
@@ -77,6 +80,8 @@ def operations(device: RunningDevice) -> list[Operation]:
     assert document.status_code == 200, document.text
     found = []
     for path, item in document.json()["paths"].items():
+        if path.startswith(SESSION_PREFIX):
+            continue
         for method, spec in item.items():
             if method in HTTP_METHODS:
                 assert spec.get("operationId"), f"{method.upper()} {path} has no operationId"
@@ -123,7 +128,7 @@ class Run:
 
 
 def run_schemathesis(
-    device: RunningDevice, role: str, where: Path, selected: list[Operation]
+    device: RunningDevice, role: str, where: Path, selected: list[Operation], workers: int = 2
 ) -> Run:
     assert selected, "nothing to test"
     where.mkdir(parents=True, exist_ok=True)
@@ -148,7 +153,7 @@ def run_schemathesis(
         "--seed",
         str(SEED),
         "--workers",
-        "2",
+        str(workers),
         "--request-timeout",
         str(REQUEST_TIMEOUT_S),
         "--report",
@@ -235,5 +240,8 @@ def test_destructive_and_admin_operations_never_fail_with_a_server_error(spare_d
     ]
     assert missing == [], f"the document does not list {missing}"
     selected = [op for op in listed if op.destructive or op.admin_only]
-    run = run_schemathesis(spare_device, "admin", tmp_path, selected)
+    # One worker: schemathesis's coverage phase parses sources with `ast` on its worker
+    # threads, which on CPython 3.11 can fail ("AST constructor recursion depth mismatch")
+    # for these schemas; that is the tool's error, not an answer of the device.
+    run = run_schemathesis(spare_device, "admin", tmp_path, selected, workers=1)
     assert_clean(run, selected)
