@@ -1,9 +1,10 @@
 """The fieldbus's machine status from the alert service (runtime.alerts): the status and
 alert code registers show what /api/v1/alerts/ and /devices/{id}/health show.
 
-    status  2 when an alert or critical alert (other than a sensor's own) is active, so a PLC
+    status  2 when an alert or critical alert (other than a sensor fault) is active, so a PLC
             alarm on 2 misses nothing; else 3 when a sensor faulted or stopped delivering (or
-            a sensor alert is active); else 1 for a warning; else 0.
+            its fault alert is active); else 1 for a warning (lost samples, a FIFO overflow,
+            count as one); else 0.
     code    the alert_code of the most severe active alert (the oldest among equals), 0 none.
 """
 
@@ -21,7 +22,8 @@ from .source import (
     MachineStatus,
 )
 
-SENSOR_ALERT_TYPES = frozenset({"sensor_fault", "sensor_no_data", "sensor_overflow"})
+# Alerts that say a sensor delivers nothing usable: status 3, whatever their severity.
+SENSOR_ALERT_TYPES = frozenset({"sensor_fault", "sensor_no_data"})
 
 
 class AlertStateSource:

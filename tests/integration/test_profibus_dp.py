@@ -146,7 +146,11 @@ def test_the_master_reaches_data_exchange_and_reads_what_telemetry_shows(device,
             else:
                 assert module[3:] == (0, 0), module
         diag = read_diag(master)
-        assert diag[:6] == bytes((0x00, 0x0C, 0x00, MASTER_ADDRESS, 0x0E, 0xCE))
+        assert diag[2:6] == bytes((0x00, MASTER_ADDRESS, 0x0E, 0xCE))
+        if alerts:  # an active alert sets Ext_Diag (and Stat_Diag for a sensor's own)
+            assert diag[0] == dpl.EXT_DIAG and diag[1] & ~dpl.STAT_DIAG == 0x0C, diag.hex()
+        else:
+            assert diag[:2] == bytes((0x00, 0x0C)), diag.hex()
     finally:
         master.close()
 
