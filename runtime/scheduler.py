@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.hal import Clock
+
+from .priority import ask_for_fifo
 
 
 @dataclass
@@ -276,7 +277,7 @@ class LaneThread:
 
     def _run(self) -> None:
         if self.rt_priority > 0:
-            self.realtime = _ask_for_fifo(self.rt_priority)
+            self.realtime = ask_for_fifo(self.rt_priority)
         self._set_up.set()
         scheduler, clock = self.scheduler, self.scheduler.clock
         while not self._stop.is_set():
@@ -286,15 +287,3 @@ class LaneThread:
                 continue
             for task in scheduler._due(self.lanes):
                 scheduler._run(task)
-
-
-def _ask_for_fifo(priority: int) -> bool:
-    """SCHED_FIFO for the calling thread (Linux schedules threads one by one). A thread that
-    drains FIFOs then runs before any ordinary work on the board, the load a busy client puts
-    on the CPU included; it sleeps between drains, and the kernel's RT throttling keeps a
-    share of the CPU for the rest. False where not allowed (no root or CAP_SYS_NICE)."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
-    except (OSError, AttributeError):
-        return False
-    return True

@@ -12,30 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
-import os
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ..priority import lower_priority
 from .server import Listener, RunningServer, start_server
 
 T = TypeVar("T")
-
-# The HTTP thread's nice value above the device's threads: when the CPU is short (a client
-# polling flat out on the same board, an export), the kernel runs acquisition and analysis
-# first and the requests wait (measured with bench/bench_api.py: overflows under load down to
-# what an idle device shows). Raising a nice value needs no privilege.
-HTTP_NICE_INCREMENT = 10
-
-
-def _lower_priority() -> None:
-    """Linux schedules threads individually: this lowers the calling thread only."""
-    with contextlib.suppress(OSError, AttributeError):
-        tid = threading.get_native_id()
-        os.setpriority(
-            os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + HTTP_NICE_INCREMENT
-        )
 
 
 def caller_on(loop: asyncio.AbstractEventLoop) -> Callable[[Callable[[], T]], Any]:
@@ -84,7 +68,7 @@ class ApiThread:
         await asyncio.to_thread(self._thread.join, 30.0)
 
     def _run(self) -> None:
-        _lower_priority()
+        lower_priority()
         loop = asyncio.new_event_loop()
         try:
             loop.run_until_complete(self._serve(loop))

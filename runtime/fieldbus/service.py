@@ -7,16 +7,11 @@ a FIFO drain on the device's loop; writes reach the device's loop through `on_de
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-import contextlib
 import ipaddress
 import logging
-import os
 import socket
-import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from ..catalog import Catalog
@@ -25,6 +20,7 @@ from .config import ModbusConfig
 from .datamodel import DataModel, OnDevice
 from .registermap import ModbusMapError, RegisterMap, build_register_map
 from .rtu import ModbusRtuServer
+from .service_thread import ServiceThread
 from .source import MachineStateSource, SensorStatusSource
 from .tcp import ModbusTcpServer, TcpSettings
 
@@ -32,7 +28,6 @@ log = logging.getLogger("esocore.modbus")
 
 PRIVILEGED_PORT = 502
 FALLBACK_PORT = 5020
-NICE_INCREMENT = 10  # as the HTTP thread: acquisition and analysis first when CPU is short
 
 
 def choose_port(host: str, port: int | None) -> int:
@@ -151,64 +146,11 @@ async def start_modbus(
     return service
 
 
-def _lower_priority() -> None:
-    """Linux schedules threads individually: this lowers the calling thread only."""
-    with contextlib.suppress(OSError, AttributeError):
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + NICE_INCREMENT)
-
-
-class ModbusThread:
-    """The service on a thread and loop of its own. `await start(factory)` from the device's
-    loop (errors are raised there) gives the service; `bind` may be called from any thread;
-    `await stop()` ends serving and the thread."""
+class ModbusThread(ServiceThread[ModbusService]):
+    """The Modbus service on a thread of its own (see service_thread)."""
 
     def __init__(self) -> None:
-        self.service: ModbusService | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._started: concurrent.futures.Future[ModbusService] = concurrent.futures.Future()
-        self._thread: threading.Thread | None = None
-
-    async def start(self, factory: Callable[[], Awaitable[ModbusService]]) -> ModbusService:
-        self._thread = threading.Thread(
-            target=self._run, args=(factory,), name="esocore-modbus", daemon=True
-        )
-        self._thread.start()
-        self.service = await asyncio.wrap_future(self._started)
-        return self.service
-
-    def bind(self, *args: Any) -> None:
-        if self.service is not None and self._loop is not None:
-            self._loop.call_soon_threadsafe(lambda: self.service and self.service.bind(*args))
-
-    async def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            with contextlib.suppress(RuntimeError):  # the loop has ended already
-                self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread is not None:
-            await asyncio.to_thread(self._thread.join, 30.0)
-
-    def _run(self, factory: Callable[[], Awaitable[ModbusService]]) -> None:
-        _lower_priority()
-        loop = asyncio.new_event_loop()
-        try:
-            loop.run_until_complete(self._serve(loop, factory))
-        finally:
-            loop.close()
-
-    async def _serve(
-        self, loop: asyncio.AbstractEventLoop, factory: Callable[[], Awaitable[ModbusService]]
-    ) -> None:
-        self._loop, self._stop = loop, asyncio.Event()
-        try:
-            service = await factory()
-        except BaseException as exc:
-            self._started.set_exception(exc)
-            return
-        self._started.set_result(service)
-        await self._stop.wait()
-        await service.stop()
+        super().__init__("esocore-modbus")
 
 
 def with_overrides(

@@ -8,17 +8,14 @@ work per telegram is a few tens of microseconds, too little to delay a FIFO drai
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-import contextlib
-import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from ...catalog import Catalog
 from ...live import LiveState
 from ..datamodel import OnDevice
+from ..service_thread import ServiceThread
 from ..source import MachineStateSource, SensorStatusSource
 from .config import ProfibusConfig
 from .slave import ProfibusModuleError, ProfibusStation, build_modules
@@ -56,58 +53,11 @@ async def start_profibus(
     return station
 
 
-class ProfibusThread:
-    """The station on a thread and loop of its own: `await start(factory)` from the device's
-    loop (errors are raised there), `await stop()` ends it."""
+class ProfibusThread(ServiceThread[ProfibusStation]):
+    """The DP station on a thread of its own (see runtime.fieldbus.service_thread)."""
 
     def __init__(self) -> None:
-        self.station: ProfibusStation | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._started: concurrent.futures.Future[ProfibusStation] = concurrent.futures.Future()
-        self._thread: threading.Thread | None = None
-
-    async def start(self, factory: Callable[[], Awaitable[ProfibusStation]]) -> ProfibusStation:
-        self._thread = threading.Thread(
-            target=self._run, args=(factory,), name="esocore-profibus", daemon=True
-        )
-        self._thread.start()
-        self.station = await asyncio.wrap_future(self._started)
-        return self.station
-
-    def bind(self, *args: Any) -> None:
-        """`ProfibusStation.bind` on the station's loop (callable from any thread)."""
-        if self.station is not None and self._loop is not None:
-            self._loop.call_soon_threadsafe(lambda: self.station and self.station.bind(*args))
-
-    async def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            with contextlib.suppress(RuntimeError):  # the loop has ended already
-                self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread is not None:
-            await asyncio.to_thread(self._thread.join, 30.0)
-
-    def _run(self, factory: Callable[[], Awaitable[ProfibusStation]]) -> None:
-        loop = asyncio.new_event_loop()
-        try:
-            loop.run_until_complete(self._serve(loop, factory))
-        finally:
-            loop.close()
-
-    async def _serve(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        factory: Callable[[], Awaitable[ProfibusStation]],
-    ) -> None:
-        self._loop, self._stop = loop, asyncio.Event()
-        try:
-            station = await factory()
-        except BaseException as exc:
-            self._started.set_exception(exc)
-            return
-        self._started.set_result(station)
-        await self._stop.wait()
-        await station.stop()
+        super().__init__("esocore-profibus")
 
 
 def with_overrides(
