@@ -197,11 +197,13 @@ def accepted(run: Run, operation: Operation) -> int:
 @pytest.fixture(scope="module")
 def device(tmp_path_factory):
     running = start_device(tmp_path_factory.mktemp("schema"))
-    yield running
-    # The generated requests must not have taken the device down.
-    status = running.get("/device/health").status_code
-    assert status == 200
-    assert running.stop() == 0
+    try:
+        yield running
+        # The generated requests must not have taken the device down.
+        status = running.get("/device/health").status_code
+        assert status == 200
+    finally:
+        assert running.stop() == 0
 
 
 def test_api_conforms_to_its_openapi_document(device, tmp_path):
@@ -222,13 +224,15 @@ def test_api_conforms_to_its_openapi_document(device, tmp_path):
 @pytest.fixture(scope="module")
 def spare_device(tmp_path_factory):
     running = start_device(tmp_path_factory.mktemp("schema-destructive"))
-    yield running
-    # Whatever was PUT, restarted, created or deleted, the device still answers and stops
-    # cleanly (the admin key the run used may have been among the deleted: use a new one).
-    running.keys.pop("admin", None)
-    status = running.get("/device/health", role="admin").status_code
-    assert status == 200
-    assert running.stop() == 0
+    try:
+        yield running
+        # Whatever was PUT, restarted, created or deleted, the device still answers and stops
+        # cleanly (the admin key the run used may have been among the deleted: use a new one).
+        running.keys.pop("admin", None)
+        status = running.get("/device/health", role="admin").status_code
+        assert status == 200
+    finally:
+        assert running.stop() == 0
 
 
 def test_destructive_and_admin_operations_never_fail_with_a_server_error(spare_device, tmp_path):
