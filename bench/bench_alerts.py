@@ -34,26 +34,12 @@ from runtime.alerts.builtin import effective_rules
 from runtime.alerts.engine import AlertEngine
 from runtime.catalog import Catalog, SensorEntry
 from runtime.config.loader import validate_config
+from runtime.pipeline.vibration import UNITS
 from runtime.readings import Reading
 
 T0 = 1_767_225_600.0
 RULES_PER_MACHINE = 8
-ACCEL_METRICS = {
-    "vibration_rms": "mm/s",
-    "accel_rms": "m/s²",
-    "accel_peak": "m/s²",
-    "crest_factor": "",
-    "kurtosis": "",
-    "hf_accel_rms": "m/s²",
-    "dominant_freq": "Hz",
-    "velocity_1x": "mm/s",
-    "velocity_2x": "mm/s",
-    "velocity_3x": "mm/s",
-    "envelope_bpfo": "m/s²",
-    "envelope_bpfi": "m/s²",
-    "envelope_bsf": "m/s²",
-    "envelope_ftf": "m/s²",
-}
+ACCEL_METRICS = dict(UNITS)  # every figure an accelerometer publishes, with its unit
 HEALTHY = {"vibration_rms": 1.2, "envelope_bpfo": 0.002, "envelope_bpfi": 0.002}
 
 
