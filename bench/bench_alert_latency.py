@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,7 +29,7 @@ from typing import Any
 import tomli_w
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_api import ESOCORE, STARTED, Device, Process, free_port
+from bench_api import STARTED, Device, start_device
 
 from runtime.config import default_config_path, load_config
 
@@ -94,57 +93,6 @@ def write_config(path: Path, webhook_url: str) -> None:
     path.write_text(tomli_w.dumps(config))
 
 
-def start(where: Path, config: Path) -> Device:
-    data_dir = where / "data"
-    port = free_port()
-    process = Process(
-        [
-            str(ESOCORE),
-            "run",
-            "--config",
-            str(config),
-            "--data-dir",
-            str(data_dir),
-            "--http-host",
-            "127.0.0.1",
-            "--http-port",
-            str(port),
-            "--modbus-host",
-            "127.0.0.1",
-            "--modbus-port",
-            str(free_port()),
-            "--quiet",
-        ],
-        "REST API at",
-        where,
-    )
-    cert = where / "device.pem"
-    exported = subprocess.run(
-        [str(ESOCORE), "cert", "export", "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    cert.write_text(exported.stdout)
-    made = subprocess.run(
-        [
-            str(ESOCORE),
-            "keys",
-            "create",
-            "--role",
-            "read-write",
-            "--description",
-            "bench_alert_latency",
-            "--data-dir",
-            str(data_dir),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Device(data_dir, port, process, cert, made.stdout.strip().splitlines()[-1])
-
-
 def active_bench_alerts(device: Device) -> list[dict]:
     with device.session() as s:
         alerts = s.get(device.base_url + "/alerts/", timeout=30).json()
@@ -186,7 +134,7 @@ def main() -> int:
         where = Path(tmp)
         config = where / "device.toml"
         write_config(config, arrivals.url)
-        device = start(where, config)
+        device = start_device(where, where / "data", config, role="read-write")
         try:
             wait_until(lambda: device.health()["sensors"], 60)
             time.sleep(3.0)  # every sensor past its first frames

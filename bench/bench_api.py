@@ -150,7 +150,11 @@ class Device:
             return s.get(self.base_url + "/device/health", timeout=30).json()
 
 
-def start_device(where: Path, data_dir: Path) -> Device:
+def start_device(
+    where: Path, data_dir: Path, config: Path | None = None, role: str = "read-only"
+) -> Device:
+    """`esocore run` on loopback (HTTPS and Modbus TCP on free ports), its certificate
+    exported and a key of `role` made, as an integrator would."""
     port = free_port()
     process = Process(
         [
@@ -162,7 +166,12 @@ def start_device(where: Path, data_dir: Path) -> Device:
             "127.0.0.1",
             "--http-port",
             str(port),
+            "--modbus-host",
+            "127.0.0.1",
+            "--modbus-port",
+            str(free_port()),
             "--quiet",
+            *(["--config", str(config)] if config is not None else []),
         ],
         "REST API at",
         where,
@@ -181,7 +190,7 @@ def start_device(where: Path, data_dir: Path) -> Device:
             "keys",
             "create",
             "--role",
-            "read-only",
+            role,
             "--description",
             "bench_api",
             "--data-dir",
