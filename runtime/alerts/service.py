@@ -289,24 +289,11 @@ class AlertService:
         return None if row is None else self.view(row)
 
     def select(
-        self,
-        status: str | None = None,
-        acknowledged: bool | None = None,
-        severities: Iterable[str] = (),
-        device_ids: Iterable[str] = (),
-        sensor_ids: Iterable[str] = (),
-        alert_types: Iterable[str] = (),
-        since: float | None = None,
-        start: float | None = None,
-        end: float | None = None,
-        after: tuple[float, int] | None = None,
-        limit: int | None = None,
+        self, after: tuple[float, int] | None = None, limit: int | None = None, **filters: Any
     ) -> list[dict[str, Any]]:
-        """Alerts by creation time (then id). status: new | active (new or acknowledged) |
-        acknowledged (acknowledged and not resolved) | resolved | None (all)."""
-        where, params = _filters(
-            status, acknowledged, severities, device_ids, sensor_ids, alert_types, since, start, end
-        )
+        """Alerts by creation time (then id), after the (created_at, id) cursor `after`;
+        `filters` as `_filters` takes them."""
+        where, params = _filters(**filters)
         if after is not None:
             where.append("(created_at > ? OR (created_at = ? AND id > ?))")
             params += [after[0], after[0], after[1]]
@@ -405,10 +392,12 @@ def _filters(
     device_ids: Iterable[str] = (),
     sensor_ids: Iterable[str] = (),
     alert_types: Iterable[str] = (),
-    since: float | None = None,
     start: float | None = None,
     end: float | None = None,
 ) -> tuple[list[str], list[Any]]:
+    """SQL conditions of a selection. status: new | active (new or acknowledged) |
+    acknowledged (acknowledged and not resolved) | resolved | None (all); [start, end) on
+    the creation time."""
     where: list[str] = []
     params: list[Any] = []
     if status == "active":
@@ -430,7 +419,6 @@ def _filters(
             where.append(f"{column} IN ({', '.join('?' for _ in values)})")
             params += values
     for clause, value in (
-        ("created_at >= ?", since),
         ("created_at >= ?", start),
         ("created_at < ?", end),
     ):

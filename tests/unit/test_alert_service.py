@@ -215,8 +215,8 @@ def test_filters(service):
     service.apply([condition("alert", T0)])
     assert service.select(severities=["critical"]) == []
     assert len(service.select(severities=["alert"], device_ids=["motor-1"])) == 1
-    assert service.select(since=T0 + 1) == []
-    assert len(service.select(since=T0)) == 1
+    assert service.select(start=T0 + 1) == []
+    assert len(service.select(start=T0)) == 1
     assert service.select(acknowledged=True) == []
     assert service.count(status="active") == 1
 

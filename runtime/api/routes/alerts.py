@@ -145,7 +145,7 @@ async def list_alerts(
         except TimeParseError as exc:
             raise ApiError(400, str(exc)) from None
     alerts = service.select(
-        status=status, acknowledged=acknowledged, since=since_ts, limit=limit, **filters
+        status=status, acknowledged=acknowledged, start=since_ts, limit=limit, **filters
     )
     return _json(alerts)
 
