@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from itertools import pairwise
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -229,64 +229,59 @@ class IsoZoneRule(_MetricRule):
         return "iso_zone_c" if severity == "warning" else "iso_zone_d"
 
 
-class RateOfChangeRule(_MetricRule, _Levelled):
+class _SlopeRule(_MetricRule, _Levelled):
+    """A rule on how fast a value moves: levels are rates (units per PER), rising by default."""
+
+    PER: ClassVar[str] = "hour"
+    RISING_TYPES: ClassVar[dict[str, str]] = {}  # metric family -> alert type when rising
+
+    direction: Literal["rising", "falling"] = "rising"
+    warning: float | None = Field(None, gt=0)  # units per PER
+    alert: float | None = Field(None, gt=0)
+    critical: float | None = Field(None, gt=0)
+    hysteresis: float | None = Field(None, ge=0)  # per PER; None: 5 % of the lowest level
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        _check_order(self._given(), True, f"rates per {self.PER}")
+        return self
+
+    def hysteresis_abs(self) -> float:
+        if self.hysteresis is not None:
+            return self.hysteresis
+        return DEFAULT_HYSTERESIS_FRACTION * self.levels()[0][1]
+
+    def default_alert_type(self, severity: Severity) -> str:
+        family = metric_family(self.metric)
+        if self.direction == "falling":
+            return _LOW[family]
+        return self.RISING_TYPES.get(family, _HIGH[family])
+
+
+class RateOfChangeRule(_SlopeRule):
     """How fast a value changes: the slope (units per hour) of a robust fit over `window_s`."""
 
+    PER: ClassVar[str] = "hour"
+    RISING_TYPES: ClassVar[dict[str, str]] = {
+        "vibration": "vibration_rising",
+        "temperature": "temperature_rising",
+    }
+
     type: Literal["rate_of_change"]
-    direction: Literal["rising", "falling"] = "rising"
-    warning: float | None = Field(None, gt=0)  # units per hour
-    alert: float | None = Field(None, gt=0)
-    critical: float | None = Field(None, gt=0)
     window_s: float = Field(600.0, ge=30, le=86400)
-    hysteresis: float | None = Field(None, ge=0)  # per hour; None: 5 % of the lowest level
-
-    @model_validator(mode="after")
-    def _ordered(self) -> RateOfChangeRule:
-        _check_order(self._given(), True, "rates per hour")
-        return self
-
-    def hysteresis_abs(self) -> float:
-        if self.hysteresis is not None:
-            return self.hysteresis
-        return DEFAULT_HYSTERESIS_FRACTION * self.levels()[0][1]
-
-    def default_alert_type(self, severity: Severity) -> str:
-        family = metric_family(self.metric)
-        if self.direction == "falling":
-            return _LOW[family]
-        return {"vibration": "vibration_rising", "temperature": "temperature_rising"}.get(
-            family, _HIGH[family]
-        )
 
 
-class TrendRule(_MetricRule, _Levelled):
+class TrendRule(_SlopeRule):
     """Slow drift: the slope (units per day) of the per-minute means over `window_s`."""
 
+    PER: ClassVar[str] = "day"
+    RISING_TYPES: ClassVar[dict[str, str]] = {
+        "vibration": "vibration_trend",
+        "temperature": "temperature_rising",
+    }
+
     type: Literal["trend"]
-    direction: Literal["rising", "falling"] = "rising"
-    warning: float | None = Field(None, gt=0)  # units per day
-    alert: float | None = Field(None, gt=0)
-    critical: float | None = Field(None, gt=0)
     window_s: float = Field(86400.0, ge=600, le=30 * 86400)
-    hysteresis: float | None = Field(None, ge=0)  # per day; None: 5 % of the lowest level
-
-    @model_validator(mode="after")
-    def _ordered(self) -> TrendRule:
-        _check_order(self._given(), True, "rates per day")
-        return self
-
-    def hysteresis_abs(self) -> float:
-        if self.hysteresis is not None:
-            return self.hysteresis
-        return DEFAULT_HYSTERESIS_FRACTION * self.levels()[0][1]
-
-    def default_alert_type(self, severity: Severity) -> str:
-        family = metric_family(self.metric)
-        if self.direction == "falling":
-            return _LOW[family]
-        return {"vibration": "vibration_trend", "temperature": "temperature_rising"}.get(
-            family, _HIGH[family]
-        )
 
 
 class BaselineRule(_MetricRule):
