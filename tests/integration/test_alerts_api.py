@@ -119,14 +119,20 @@ def test_a_bearing_fault_raises_one_alert_the_cmms_script_makes_one_work_order(d
         assert made.status_code == 201, made.text
         fault_id = made.json()["id"]
 
-    raised = wait_until(
-        lambda: [a for a in alerts(device) if a["alert_type"] == "bearing_outer_race"]
+    def bearing_alerts() -> list[dict]:
+        return [a for a in alerts(device) if a["alert_type"] == "bearing_outer_race"]
+
+    # The envelope grows over the first analysis windows after the fault starts, so the alert
+    # may be raised as a warning and then escalate: it must stay one alert while it does.
+    escalated = wait_until(
+        lambda: [a for a in bearing_alerts() if a["severity"] in ("alert", "critical")]
     )
-    assert len(raised) == 1
+    raised = bearing_alerts()
+    assert len(raised) == 1 and raised[0]["id"] == escalated[0]["id"]
     alert = raised[0]
     assert alert["device_id"] == FAULT_MACHINE and alert["status"] == "new"
     assert alert["equipment_id"] == "FAN-201-M" and alert["alert_code"] == 130
-    assert alert["severity"] in ("alert", "critical") and alert["acknowledged"] is False
+    assert alert["acknowledged"] is False
     assert alert["current_value"] > alert["threshold_value"] > 0
     assert alert["unit"] == "m/s²" and alert["recommended_action"]
     assert not [a for a in alerts(device) if a["alert_type"] == "bearing_inner_race"]
