@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import mimetypes
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -253,6 +254,60 @@ def alerts_page(request: Request) -> Response:
     return _render(request, "alerts.html", "alerts", "Alerts", session, machines=machines)
 
 
+@router.get("/export")
+def export_page(request: Request) -> Response:
+    session = _gate(request)
+    if isinstance(session, Response):
+        return session
+    ctx = request.app.state.ctx
+    return _render(request, "export.html", "export", "Export data", session, **export_context(ctx))
+
+
+def export_context(ctx: Any) -> dict[str, Any]:
+    """What the export form offers: machines and their sensors and metrics."""
+    machines = ctx.catalog.machines
+    return {"machines": machines}
+
+
+# -- settings: one entry per page, the nav is drawn from this table --------------------------
+
+
+@dataclass(frozen=True)
+class SettingsPage:
+    slug: str  # /settings/<slug>, template settings_<slug>.html, page id settings-<slug>
+    title: str
+    role: str  # the least role that may open it
+
+
+SETTINGS_PAGES = (
+    SettingsPage("webhooks", "Webhooks", "operator"),
+    SettingsPage("email", "Email", "operator"),
+    SettingsPage("fieldbus", "Fieldbus", "operator"),
+    SettingsPage("machines", "Machines and sensors", "operator"),
+    SettingsPage("device", "Device", "operator"),
+    SettingsPage("keys", "API keys", "admin"),
+    SettingsPage("users", "Users", "admin"),
+)
+_SETTINGS = {p.slug: p for p in SETTINGS_PAGES}
+
+# Extra template values per settings page, from the request's app context.
+SettingsContext = Callable[[Any], dict[str, Any]]
+_CONTEXTS: dict[str, SettingsContext] = {}
+
+
+def settings_context(slug: str) -> Callable[[SettingsContext], SettingsContext]:
+    def register(fn: SettingsContext) -> SettingsContext:
+        _CONTEXTS[slug] = fn
+        return fn
+
+    return register
+
+
+_env.globals["settings_pages"] = lambda role: [
+    p for p in SETTINGS_PAGES if role in RANK and RANK[role] >= RANK[p.role]
+]
+
+
 @router.get("/settings")
 def settings_page(request: Request) -> Response:
     session = _gate(request, "operator")
@@ -261,37 +316,37 @@ def settings_page(request: Request) -> Response:
     return RedirectResponse("/settings/webhooks", 303)
 
 
-@router.get("/settings/webhooks")
-def webhooks_page(request: Request) -> Response:
-    session = _gate(request, "operator")
+@router.get("/settings/{slug}")
+def settings_subpage(slug: str, request: Request) -> Response:
+    page = _SETTINGS.get(slug)
+    session = _gate(request, page.role if page else "operator")
     if isinstance(session, Response):
         return session
+    if page is None:
+        return _render(
+            request,
+            "error.html",
+            "error",
+            "Not found",
+            session,
+            heading="No such settings page",
+            message=f"There is no settings page {slug!r}.",
+            status=404,
+        )
+    extra = _CONTEXTS[slug](request.app.state.ctx) if slug in _CONTEXTS else {}
     return _render(
-        request,
-        "settings_webhooks.html",
-        "settings-webhooks",
-        "Webhooks",
-        session,
-        placeholders=PLACEHOLDERS,
-        severities=SEVERITIES,
-        events=EVENTS,
+        request, f"settings_{slug}.html", f"settings-{slug}", page.title, session, **extra
     )
 
 
-@router.get("/settings/email")
-def email_page(request: Request) -> Response:
-    session = _gate(request, "operator")
-    if isinstance(session, Response):
-        return session
-    return _render(request, "settings_email.html", "settings-email", "Email", session)
+@settings_context("webhooks")
+def _webhooks(ctx: Any) -> dict[str, Any]:
+    return {"placeholders": PLACEHOLDERS, "severities": SEVERITIES, "events": EVENTS}
 
 
-@router.get("/settings/fieldbus")
-def fieldbus_page(request: Request) -> Response:
-    session = _gate(request, "operator")
-    if isinstance(session, Response):
-        return session
-    config = getattr(request.app.state.ctx.config, "current", None)
+@settings_context("fieldbus")
+def _fieldbus(ctx: Any) -> dict[str, Any]:
+    config = getattr(ctx.config, "current", None)
     modbus: dict[str, Any] = {}
     if config is not None:
         mb = config.modbus
@@ -304,22 +359,4 @@ def fieldbus_page(request: Request) -> Response:
             "Word / byte order": f"{mb.word_order} / {mb.byte_order}",
             "Register map": "custom" if mb.registers else "the documented default",
         }
-    return _render(
-        request, "settings_fieldbus.html", "settings-fieldbus", "Fieldbus", session, modbus=modbus
-    )
-
-
-@router.get("/settings/keys")
-def keys_page(request: Request) -> Response:
-    session = _gate(request, "admin")
-    if isinstance(session, Response):
-        return session
-    return _render(request, "settings_keys.html", "settings-keys", "API keys", session)
-
-
-@router.get("/settings/users")
-def users_page(request: Request) -> Response:
-    session = _gate(request, "admin")
-    if isinstance(session, Response):
-        return session
-    return _render(request, "settings_users.html", "settings-users", "Users", session)
+    return {"modbus": modbus}
