@@ -157,16 +157,33 @@ class _MetricRule(_Rule):
         return value
 
 
+# The error type of a problem with a rule's levels; its context names the level it belongs to,
+# and AlertsConfig reports it at that level's path (`alerts.rules[0].alert`), so a form can
+# show it next to the field to correct.
+LEVEL_ERROR = "levels"
+
+
+def _level_error(field: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(
+        LEVEL_ERROR, message.replace("{", "{{").replace("}", "}}"), {"field": field}
+    )
+
+
 def _check_order(given: list[tuple[str, float | None]], increasing: bool, what: str) -> None:
-    """Levels must get worse from info to critical: larger when `increasing`, else smaller."""
+    """Levels must get worse from info to critical: larger when `increasing`, else smaller.
+    A problem is blamed on the more severe level of the pair (on `warning` when none is
+    given)."""
     levels = [(n, v) for n, v in given if v is not None]
     if not any(n.startswith(("warning", "alert", "critical")) for n, _ in levels):
-        raise ValueError("give at least one of warning, alert and critical")
+        first = next(n for n, _ in given if n.startswith("warning"))
+        raise _level_error(first, "give at least one of warning, alert and critical")
     for (n1, v1), (n2, v2) in pairwise(levels):
         if (v2 <= v1) if increasing else (v2 >= v1):
             order = (" < " if increasing else " > ").join(n for n, _ in levels)
-            raise ValueError(
-                f"levels out of order for {what}: need {order}, got {n1} = {v1:g} and {n2} = {v2:g}"
+            raise _level_error(
+                n2,
+                f"levels out of order for {what}: need {order}, "
+                f"got {n1} = {v1:g} and {n2} = {v2:g}",
             )
 
 
@@ -453,6 +470,8 @@ def _without_union_tags(exc: ValidationError, more: list[InitErrorDetails]) -> V
             message = (
                 f"unknown rule type {given!r}; " if given is not None else "missing; "
             ) + f"use one of {', '.join(RULE_TYPES)}"
+        if kind == LEVEL_ERROR and isinstance(error.get("ctx"), dict):
+            loc = (*loc, error["ctx"]["field"])
         errors.append(
             InitErrorDetails(
                 type=PydanticCustomError(kind, message), loc=loc, input=error.get("input")

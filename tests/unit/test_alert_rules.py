@@ -45,27 +45,28 @@ def test_duplicate_ids_by_path_beside_other_problems() -> None:
     [
         (
             {**TEMP, "warning": 90.0, "alert": 80.0},
-            "alerts.rules[0]: levels out of order for direction 'above': need warning < alert, "
-            "got warning = 90 and alert = 80",
+            "alerts.rules[0].alert: levels out of order for direction 'above': "
+            "need warning < alert, got warning = 90 and alert = 80",
         ),
         (
             {**TEMP, "direction": "below", "warning": 10.0, "alert": 20.0},
-            "alerts.rules[0]: levels out of order for direction 'below': need warning > alert, "
-            "got warning = 10 and alert = 20",
+            "alerts.rules[0].alert: levels out of order for direction 'below': "
+            "need warning > alert, got warning = 10 and alert = 20",
         ),
         (
             {"type": "threshold", "metric": "temperature", "info": 50.0},
-            "alerts.rules[0]: give at least one of warning, alert and critical",
+            "alerts.rules[0].warning: give at least one of warning, alert and critical",
         ),
         (
             {"type": "rate_of_change", "metric": "temperature", "warning": 5.0, "alert": 2.0},
-            "alerts.rules[0]: levels out of order for rates per hour: need warning < alert, "
+            "alerts.rules[0].alert: levels out of order for rates per hour: need warning < alert, "
             "got warning = 5 and alert = 2",
         ),
         (
             {"type": "baseline", "metric": "temperature", "alert_sigma": 2.0},
-            "alerts.rules[0]: levels out of order for sigmas: need warning_sigma < alert_sigma "
-            "< critical_sigma, got warning_sigma = 3 and alert_sigma = 2",
+            "alerts.rules[0].alert_sigma: levels out of order for sigmas: "
+            "need warning_sigma < alert_sigma < critical_sigma, "
+            "got warning_sigma = 3 and alert_sigma = 2",
         ),
         (
             {"type": "nonsense"},
@@ -76,11 +77,16 @@ def test_duplicate_ids_by_path_beside_other_problems() -> None:
         ({**TEMP, "alert_type": "nope"}, "alerts.rules[0].alert_type: unknown alert type 'nope'"),
         ({**TEMP, "message": "{nope}"}, "alerts.rules[0].message: cannot be filled in"),
         ({"type": "spectral_band", "band": "9x", "alert": 1.0}, "alerts.rules[0].band: "),
+        (
+            {"type": "spectral_band", "band": "1x", "warning": 2.0, "alert": 3.0, "critical": 1.0},
+            "alerts.rules[0].critical: levels out of order for a spectral band",
+        ),
         ({"type": "sensor_fault", "faults": ["fault", "fault"]}, "alerts.rules[0].faults: "),
         ({**TEMP, "machine": "Motor 1"}, "alerts.rules[0].machine: 'Motor 1' is not a valid id"),
     ],
 )
 def test_rule_problems_by_path(rule: dict[str, Any], expected: str) -> None:
+    # Level problems are at the level to correct, so a form can show them by that field.
     problems = problems_of([{"id": "r", **rule}])
     assert any(p.startswith(expected) for p in problems), problems
 
