@@ -7,11 +7,10 @@ import argparse
 import sys
 import time
 from datetime import datetime
-from pathlib import Path
 
 from .api.keys import ROLES, KeyError_
 from .api.service import key_store
-from .api.tls import ensure_certificate
+from .api.tls import ensure_certificate, served_certificate_file
 from .errors import UsageError
 from .readings import iso_utc
 
@@ -91,15 +90,15 @@ def run_cert(args: argparse.Namespace) -> int:
         config = resolve_config(args.config, None, args.data_dir)
     except UsageError:
         config = None
-    if config is not None and config.http.cert_file:
-        path = Path(config.http.cert_file)
-        try:
-            sys.stdout.write(path.read_text())
-        except OSError as exc:
-            raise UsageError(f"{path}: cannot read the configured certificate ({exc})") from None
-        return 0
-    cert, _ = ensure_certificate(args.data_dir)
-    sys.stdout.write(Path(cert).read_text())
+    cert_file = config.http.cert_file if config is not None else None
+    if not cert_file:
+        ensure_certificate(args.data_dir)
+    path = served_certificate_file(True, cert_file, args.data_dir)
+    assert path is not None  # tls=True always names a file
+    try:
+        sys.stdout.write(path.read_text())
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the configured certificate ({exc})") from None
     return 0
 
 

@@ -42,6 +42,7 @@ class ApiContext:
     alerts: Any = None  # runtime.alerts.service.AlertService
     notifier: Any = None  # runtime.notify.notifier.Notifier
     data_dir: str = "data"
+    tls_cert_file: str | None = None  # the certificate the listener serves; None over HTTP
     carried: CarriedCounters = field(default_factory=lambda: CarriedCounters())
     # Runs a function on the device's loop thread (the plant, the device's stages and the
     # scheduler belong to it) and returns its result; the API serves from a thread of its own.

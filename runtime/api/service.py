@@ -19,6 +19,7 @@ from .context import ApiContext, DeviceInfo
 from .fast_path import LatestReadingsFastPath
 from .keys import KeyStore
 from .routes import metrics
+from .tls import served_certificate_file
 
 KEYS_FILE = "keys.db"
 MODEL = "EsoCore Edge"
@@ -92,6 +93,8 @@ def build_api(
         alerts=getattr(session, "alerts", None),
         notifier=getattr(session, "notifier", None),
     )
+    served = served_certificate_file(http.tls, http.cert_file, data_dir)
+    ctx.tls_cert_file = str(served) if served is not None else None
     ctx.bind_device(device)
     ctx.config = ConfigService(session, ctx, restart)
     app = create_app(ctx)

@@ -107,3 +107,40 @@ def _write_private(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
+
+
+def served_certificate_file(tls: bool, cert_file: str | None, data_dir: str | Path) -> Path | None:
+    """The certificate file the HTTPS listener serves (None over plain HTTP): the plant's own
+    when the config names one, else the self-signed one in the data directory. Shared by
+    `esocore cert export` and GET /device/certificate so both hand out the same file."""
+    if not tls:
+        return None
+    return Path(cert_file) if cert_file else Path(data_dir) / CERT_NAME
+
+
+def certificate_details(pem: bytes) -> dict[str, object]:
+    """What a user compares before trusting a certificate: the first certificate of a PEM
+    file (the server's own; a chain may follow), its names, validity and fingerprint."""
+    cert = x509.load_pem_x509_certificates(pem)[0]
+    try:
+        alt = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        dns = alt.get_values_for_type(x509.DNSName)
+        ips = [str(ip) for ip in alt.get_values_for_type(x509.IPAddress)]
+    except x509.ExtensionNotFound:
+        dns, ips = [], []
+    digest = cert.fingerprint(hashes.SHA256()).hex().upper()
+    return {
+        "subject": cert.subject.rfc4514_string(),
+        "issuer": cert.issuer.rfc4514_string(),
+        "self_signed": cert.subject == cert.issuer,
+        "serial_number": format(cert.serial_number, "X"),
+        "dns_names": dns,
+        "ip_addresses": ips,
+        "not_before": _iso(cert.not_valid_before_utc),
+        "not_after": _iso(cert.not_valid_after_utc),
+        "sha256_fingerprint": ":".join(digest[i : i + 2] for i in range(0, len(digest), 2)),
+    }
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
