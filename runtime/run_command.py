@@ -21,11 +21,16 @@ from .api.tls import ensure_certificate
 from .config import DeviceConfig, HttpConfig
 from .device import LOOP_LANES
 from .fault_option import parse_fault
-from .fieldbus.alert_source import AlertStateSource
-from .fieldbus.config import ModbusConfig
+from .fieldbus.frontends import (
+    FieldbusFrontEnds,
+    ModbusFrontEnd,
+    ProfibusFrontEnd,
+    modbus_overrides,
+    profibus_overrides,
+)
 from .fieldbus.profibus import service as profibus
-from .fieldbus.profibus.config import BAUD_RATES, ProfibusConfig
-from .fieldbus.service import ModbusThread, serve_beside_device, with_overrides
+from .fieldbus.profibus.config import BAUD_RATES
+from .fieldbus.service import with_overrides
 from .scheduler import LaneThread
 from .session import Session, open_session
 from .status_line import status_line
@@ -119,15 +124,14 @@ def run(args: argparse.Namespace) -> int:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis") as executor:
         session.device.use_worker_thread(executor)
         services = Services(session, executor, args.quiet)
-        services.modbus_config = with_overrides(
-            session.config.modbus,
-            args.modbus_port,
-            args.modbus_rtu,
-            args.modbus_rtu_baud,
-            args.modbus_host,
+        modbus_flags = (args.modbus_port, args.modbus_rtu, args.modbus_rtu_baud, args.modbus_host)
+        services.modbus = ModbusFrontEnd(
+            with_overrides(session.config.modbus, *modbus_flags), modbus_overrides(*modbus_flags)
         )
-        services.profibus_config = profibus.with_overrides(
-            session.config.profibus, args.profibus_port, args.profibus_address, args.profibus_baud
+        profibus_flags = (args.profibus_port, args.profibus_address, args.profibus_baud)
+        services.profibus = ProfibusFrontEnd(
+            profibus.with_overrides(session.config.profibus, *profibus_flags),
+            profibus_overrides(*profibus_flags),
         )
         try:
             asyncio.run(_serve(services, http, args.data_dir))
@@ -149,10 +153,9 @@ class Services:
         self.executor = executor
         self.quiet = quiet
         self.ctx: ApiContext | None = None
-        self.modbus_config: ModbusConfig | None = None
-        self.modbus: ModbusThread | None = None
-        self.profibus_config: ProfibusConfig | None = None
-        self.profibus: profibus.ProfibusThread | None = None
+        self.modbus: ModbusFrontEnd | None = None  # set before _serve
+        self.profibus: ProfibusFrontEnd | None = None
+        self.fieldbus: FieldbusFrontEnds | None = None  # on the loop, in _serve
         self._halt = asyncio.Event()  # ends the running scheduler loop
         self._stopping = False
         self._pending: list[tuple[DeviceConfig, asyncio.Future[None]]] = []
@@ -229,10 +232,8 @@ class Services:
         device.use_worker_thread(self.executor)
         if self.ctx is not None:
             self.ctx.bind_device(device)
-        if self.modbus is not None:
-            self.modbus.bind(device.live, device.catalog, session.config.modbus)
-        if self.profibus is not None:
-            self.profibus.bind(device.live, device.catalog, session.config.profibus)
+        if self.fieldbus is not None:  # the sections they run; changes follow (frontends)
+            self.fieldbus.rebind()
         self._add_status_task()
         _freeze_startup_objects()
         device.start()
@@ -288,31 +289,24 @@ async def _serve(services: Services, http: HttpConfig, data_dir: str) -> None:
         loop.add_signal_handler(sig, services.stop)
     server = None
     try:
+        assert services.modbus is not None and services.profibus is not None
+        session = services.session
+        services.fieldbus = FieldbusFrontEnds(
+            services.modbus,
+            services.profibus,
+            lambda: session.device,
+            session.alerts,
+            caller_on(loop),
+        )
         if http.enabled:
             server = await _start_api(services, http, data_dir)
-        if services.modbus_config is not None:
-            on_device = caller_on(loop)
-            device = services.session.device
-            alerts = services.session.alerts
-            source = AlertStateSource(alerts) if alerts is not None else None
-            services.modbus = await serve_beside_device(
-                device, services.modbus_config, on_device, source
-            )
-        if services.profibus_config is not None:
-            device = services.session.device
-            alerts = services.session.alerts
-            services.profibus = await profibus.serve_beside_device(
-                device,
-                services.profibus_config,
-                caller_on(loop),
-                AlertStateSource(alerts) if alerts is not None else None,
-            )
+            assert services.ctx is not None
+            services.ctx.fieldbus = services.fieldbus.remote(loop)
+        await services.fieldbus.start()
         await services.run()
     finally:
-        if services.profibus is not None:
-            await services.profibus.stop()
-        if services.modbus is not None:
-            await services.modbus.stop()
+        if services.fieldbus is not None:
+            await services.fieldbus.stop()
         if server is not None:
             await server.stop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -11,7 +11,11 @@ Only then is the file written (temp file, fsync, rename; the previous version ke
 - by restarting the device's services in-process (new stages, same store, same HTTP server):
   everything that changes how samples are acquired or analysed (machines, mounts, analysis);
 - at the next start of the process: the HTTP listener (host, port, TLS, certificate) and the
-  store's flush interval. The response lists these.
+  store's flush interval. The response lists these;
+- by the fieldbus front ends, while acquisition runs on: `[modbus]` and `[profibus]`
+  (runtime.fieldbus.frontends binds a new map or writes into the running server and restarts
+  its listener for new ports or serial settings). The response's `fieldbus` says what each
+  front end did.
 
 Secrets (fields typed `runtime.config.Secret`) never leave the device: they read as MASK, and
 a PUT that sends MASK back keeps the stored value.
@@ -54,6 +58,7 @@ LIVE = re.compile(
 NEXT_START = re.compile(
     r"^(http(\.(enabled|host|port|tls|cert_file|key_file))?|store\.flush_interval_s)$"
 )
+FIELDBUS = re.compile(r"^(modbus|profibus)([.\[].*)?$")  # applied by the front ends
 FIXED = re.compile(r"^device\.board$")  # the board is hardware: not changed at run time
 
 Path_ = tuple[str | int, ...]
@@ -220,12 +225,38 @@ def changed_paths(old: Any, new: Any, path: str = "") -> list[str]:
     return [] if old == new else [path or "config"]
 
 
-def plan(changes: list[str]) -> tuple[list[str], list[str], list[str]]:
-    """(live, restart, next_start): how each changed path is applied."""
+def plan(changes: list[str]) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(live, restart, next_start, fieldbus): how each changed path is applied."""
     live = [p for p in changes if LIVE.match(p)]
     later = [p for p in changes if NEXT_START.match(p)]
-    restart = [p for p in changes if p not in live and p not in later]
-    return live, restart, later
+    fieldbus = [p for p in changes if FIELDBUS.match(p)]
+    done = set(live) | set(later) | set(fieldbus)
+    restart = [p for p in changes if p not in done]
+    return live, restart, later, fieldbus
+
+
+def fieldbus_sections(paths: list[str]) -> list[str]:
+    """The sections ("modbus", "profibus") the fieldbus paths of a change touch."""
+    return sorted({re.split(r"[.\[]", p, maxsplit=1)[0] for p in paths if FIELDBUS.match(p)})
+
+
+def fieldbus_problems(config: DeviceConfig, catalog: Any) -> list[str]:
+    """What the fieldbus sections name that the plant lacks (a register entry's sensor, a
+    PROFIBUS module's machine), by config path: refused like any invalid setting rather than
+    found by the running front end."""
+    from ..fieldbus.profibus.slave import ProfibusModuleError, build_modules
+    from ..fieldbus.registermap import ModbusMapError, build_register_map
+
+    problems: list[str] = []
+    try:
+        build_register_map(config.modbus, catalog)
+    except ModbusMapError as exc:
+        problems += exc.problems
+    try:
+        build_modules(config.profibus, catalog)
+    except ProfibusModuleError as exc:
+        problems += exc.problems
+    return problems
 
 
 # -- the file --------------------------------------------------------------------------------
@@ -303,6 +334,7 @@ class ConfigService:
         self.ctx = ctx
         self._restart = restart
         self._lock = asyncio.Lock()
+        self._following: set[asyncio.Task[None]] = set()
 
     @property
     def current(self) -> DeviceConfig:
@@ -353,11 +385,15 @@ class ConfigService:
         if problems:
             raise ConfigRejected(problems)
         try:
-            return self.session.trial(config)
+            trial = self.session.trial(config)
         except BindingError as exc:
             raise ConfigRejected(exc.problems) from None
         except (ValueError, UsageError) as exc:
             raise ConfigRejected([f"config: does not fit the board: {exc}"]) from None
+        problems = fieldbus_problems(config, trial.catalog)
+        if problems:
+            raise ConfigRejected(problems)
+        return trial
 
     def _load_file(self) -> tuple[DeviceConfig, Any]:
         try:
@@ -384,10 +420,10 @@ class ConfigService:
     async def _replace(self, data: Any, key_id: str) -> dict[str, Any]:
         config, trial = await asyncio.to_thread(self.check, data)
         changes = changed_paths(self.current, config)
-        _, restart, later = plan(changes)
+        _, restart, later, _ = plan(changes)
         if not changes:
             return self._answer("unchanged", [], [], config)
-        if restart and self._restart is None:
+        if restart and self._restart is None:  # (fieldbus sections never need it)
             raise ApiError(
                 409,
                 "this change needs a restart of the device's services, which this "
@@ -420,7 +456,7 @@ class ConfigService:
         if source.shipped:
             self.session.source = type(source)(source.target, source.target)
         try:
-            applied = await self._apply(config, trial, changes, restart)
+            applied, fieldbus = await self._apply(config, trial, changes, restart)
         except Exception as exc:
             await asyncio.to_thread(_roll_back, source, previous_text)
             self.session.source = source
@@ -443,10 +479,11 @@ class ConfigService:
                 "changed": changes,
                 "applied": applied,
                 "next_start": later,
+                "fieldbus": fieldbus,
                 "file": str(self.source.path),
             },
         )
-        return self._answer(applied, changes, later, config)
+        return self._answer(applied, changes, later, config, fieldbus)
 
     async def restart(self, key_id: str) -> dict[str, Any]:
         """POST /config/restart: re-read the config file (so edits by hand apply too), check
@@ -456,7 +493,7 @@ class ConfigService:
         async with self._lock:
             config, _ = await asyncio.to_thread(self._load_file)
             changes = changed_paths(self.current, config)
-            _, _, later = plan(changes)
+            _, _, later, fieldbus = plan(changes)
             self._apply_settings(config)
             self.ctx.log_event(
                 "services_restart_requested",
@@ -465,6 +502,10 @@ class ConfigService:
             )
             future = self._restart(config)
             future.add_done_callback(self._restart_done)
+            if fieldbus and self.ctx.fieldbus is not None:
+                task = asyncio.ensure_future(self._follow_after(future, config, fieldbus))
+                self._following.add(task)
+                task.add_done_callback(self._following.discard)
         return {
             "status": "restarting",
             "file": str(self.source.path),
@@ -472,22 +513,47 @@ class ConfigService:
             "next_start": later,
         }
 
+    async def _follow_after(
+        self, restarted: asyncio.Future[None], config: DeviceConfig, paths: list[str]
+    ) -> None:
+        """A hand-edited [modbus] / [profibus] reaches the front ends once the restart is
+        done (the restart answers 202 before that)."""
+        with contextlib.suppress(Exception):  # a failed restart is logged by _restart_done
+            await restarted
+        async with self._lock:
+            done = await self.ctx.fieldbus.follow(config, fieldbus_sections(paths))
+        self.ctx.log_event(
+            "fieldbus_applied",
+            "fieldbus settings from the config file applied: "
+            + ", ".join(f"{name} {what['action']}" for name, what in done.items()),
+            data={"fieldbus": done},
+        )
+
     def _restart_done(self, future: asyncio.Future[None]) -> None:
         if not future.cancelled() and future.exception() is not None:
             self.ctx.log_event("services_restart_failed", f"restart failed: {future.exception()}")
 
     async def _apply(
         self, config: DeviceConfig, trial: Any, changes: list[str], restart: list[str]
-    ) -> str:
-        """How it was applied: "restarted", "live", or "next_start" (nothing to apply now)."""
+    ) -> tuple[str, dict[str, Any] | None]:
+        """How it was applied: "restarted", "fieldbus" (by the Modbus / PROFIBUS front ends,
+        acquisition untouched), "live", or "next_start" (nothing to apply now); and what each
+        changed front end did (None when no front end runs in this process)."""
         self._apply_settings(config)
+        fieldbus = [p for p in changes if FIELDBUS.match(p)]
         if restart:
             assert self._restart is not None
             await self._restart(config)
-            return "restarted"
-        await self.ctx.on_device(lambda: self.session.adopt(config, trial))
-        self.ctx.refresh_catalog()
-        return "live" if any(LIVE.match(p) for p in changes) else "next_start"
+            applied = "restarted"
+        else:
+            await self.ctx.on_device(lambda: self.session.adopt(config, trial))
+            self.ctx.refresh_catalog()
+            live = any(LIVE.match(p) for p in changes)
+            applied = "fieldbus" if fieldbus else "live" if live else "next_start"
+        done = None
+        if fieldbus and self.ctx.fieldbus is not None:
+            done = await self.ctx.fieldbus.follow(config, fieldbus_sections(fieldbus))
+        return applied, done
 
     def _apply_settings(self, config: DeviceConfig) -> None:
         """What front ends hold themselves: the API's rate limits."""
@@ -500,12 +566,18 @@ class ConfigService:
         auth.rates.rate, auth.rates.burst = http.key_rate_limit_per_s, http.key_rate_burst
 
     def _answer(
-        self, applied: str, changes: list[str], later: list[str], config: DeviceConfig
+        self,
+        applied: str,
+        changes: list[str],
+        later: list[str],
+        config: DeviceConfig,
+        fieldbus: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         return {
             "applied": applied,
             "changed": changes,
             "next_start": later,
+            "fieldbus": fieldbus,
             "file": str(self.source.path),
             "previous": str(backup_path(self.source.target)) if changes else None,
             "config": masked(config),

@@ -41,6 +41,7 @@ class ApiContext:
     plant: Any = None  # hal_sim Plant on a simulated board, else None
     alerts: Any = None  # runtime.alerts.service.AlertService
     notifier: Any = None  # runtime.notify.notifier.Notifier
+    fieldbus: Any = None  # runtime.fieldbus.frontends.Remote: running front ends (esocore run)
     data_dir: str = "data"
     tls_cert_file: str | None = None  # the certificate the listener serves; None over HTTP
     carried: CarriedCounters = field(default_factory=lambda: CarriedCounters())

@@ -20,7 +20,7 @@ from .config import ModbusConfig
 from .datamodel import DataModel, OnDevice
 from .registermap import ModbusMapError, RegisterMap, build_register_map
 from .rtu import ModbusRtuServer
-from .service_thread import ServiceThread
+from .service_thread import FrontEndUnavailable, ServiceThread
 from .source import MachineStateSource, SensorStatusSource
 from .tcp import ModbusTcpServer, TcpSettings
 
@@ -81,9 +81,10 @@ class ModbusService:
         return self.tcp.port if self.tcp is not None else None
 
     def bind(self, live: LiveState, catalog: Catalog, config: ModbusConfig | None = None) -> None:
-        """Serve another device's state (an in-process restart) and, if given, a new map.
-        A map that does not fit the new plant keeps the old one (and says why in the event
-        log). Listener settings (host, port, serial line) change at the next start."""
+        """Serve another device's state (an in-process restart) and, if given, a new map,
+        writes, gaps, ages, orders and unit id. A map that does not fit the new plant keeps
+        the old one (and says why in the event log). Listener settings (host, port, serial
+        line) need a new service: runtime.fieldbus.frontends stops this one and starts one."""
         config = config or self.config
         if isinstance(self.source, SensorStatusSource):
             self.source.bind(live, catalog)
@@ -95,6 +96,11 @@ class ModbusService:
             regmap = self.model.map
         self.config = config
         self.model = self._model(config, regmap, live)
+        unit = None if config.unit_id == "any" else int(config.unit_id)
+        if self.tcp is not None:
+            self.tcp.settings.unit_id = unit
+        if self.rtu is not None:
+            self.rtu.unit_id = unit
 
     async def stop(self) -> None:
         if self.tcp is not None:
@@ -176,6 +182,13 @@ def with_overrides(
     return config.model_copy(update={"tcp": tcp, "rtu": rtu, "enabled": True})
 
 
+def wanted(config: ModbusConfig) -> bool:
+    """Whether `config` asks for a server at all (enabled, and TCP or RTU on)."""
+    return config.enabled and (
+        config.tcp.enabled or (config.rtu.enabled and bool(config.rtu.device))
+    )
+
+
 async def serve_beside_device(
     device: Any,
     config: ModbusConfig,
@@ -185,8 +198,9 @@ async def serve_beside_device(
     """For `esocore run`: the service on its own thread over `device` (runtime.device.Device)
     with `source` (the alert service; by default status from the sensors alone). A port or
     serial line that cannot be opened, or a map that does not fit, is reported and the device
-    runs on without Modbus."""
-    if not config.enabled or not (config.tcp.enabled or config.rtu.enabled):
+    runs on without Modbus: FrontEndUnavailable says why. None when the config serves
+    nothing."""
+    if not wanted(config):
         return None
     if source is None:
         source = SensorStatusSource(device.live, device.catalog)
@@ -202,7 +216,7 @@ async def serve_beside_device(
         message = f"Modbus server not started: {exc}"
         print(f"esocore: {message}", flush=True)
         device.log_event("modbus_unavailable", message)
-        return None
+        raise FrontEndUnavailable(message) from exc
     unit = config.unit_id
     if service.tcp is not None:
         print(

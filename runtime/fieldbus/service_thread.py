@@ -23,6 +23,11 @@ class Service(Protocol):
 S = TypeVar("S", bound=Service)
 
 
+class FrontEndUnavailable(Exception):
+    """A front end that could not start (a port taken, a serial line that cannot be opened,
+    a map that does not fit): the message says why; the device runs on without it."""
+
+
 class ServiceThread(Generic[S]):
     """`await start(factory)` from the device's loop (errors are raised there) gives the
     service built by `factory` on the thread's loop; `bind` may be called from any thread;
@@ -48,6 +53,18 @@ class ServiceThread(Generic[S]):
         """The service's `bind` on its own loop (after an in-process restart)."""
         if self.service is not None and self._loop is not None:
             self._loop.call_soon_threadsafe(lambda: self.service and self.service.bind(*args))
+
+    async def bind_now(self, *args: Any) -> None:
+        """`bind` that returns once the service has taken the new state (for a caller that
+        reports the change as applied); the service's errors are raised here."""
+        loop, service = self._loop, self.service
+        if service is None or loop is None:
+            return
+
+        async def bind() -> None:
+            service.bind(*args)
+
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(bind(), loop))
 
     async def stop(self) -> None:
         if self._loop is not None and self._stop is not None:

@@ -144,7 +144,7 @@ def test_what_a_change_needs():
     data["http"]["key_rate_limit_per_s"] = 5
     data["store"]["retention"]["raw_days"] = 7
     changes = changed_paths(config, DeviceConfig.model_validate(data))
-    live, restart, later = plan(changes)
+    live, restart, later, fieldbus = plan(changes)
     assert sorted(live) == [
         "http.key_rate_limit_per_s",
         "machines[0].name",
@@ -154,6 +154,7 @@ def test_what_a_change_needs():
     ]
     assert restart == ["machines[0].running_speed_rpm"]
     assert later == ["http.port"]
+    assert fieldbus == []
 
 
 def test_a_machine_added_or_removed_is_one_change_that_restarts():
@@ -162,7 +163,7 @@ def test_a_machine_added_or_removed_is_one_change_that_restarts():
     data["machines"].pop()
     changes = changed_paths(config, DeviceConfig.model_validate(data))
     assert changes == ["machines"]
-    assert plan(changes) == ([], ["machines"], [])
+    assert plan(changes) == ([], ["machines"], [], [])
 
 
 def test_atomic_write_keeps_the_previous_version_and_leaves_no_temp_files(tmp_path):

@@ -15,7 +15,7 @@ from typing import Any
 from ...catalog import Catalog
 from ...live import LiveState
 from ..datamodel import OnDevice
-from ..service_thread import ServiceThread
+from ..service_thread import FrontEndUnavailable, ServiceThread
 from ..source import MachineStateSource, SensorStatusSource
 from .config import ProfibusConfig
 from .slave import ProfibusModuleError, ProfibusStation, build_modules
@@ -75,6 +75,11 @@ def with_overrides(
     return ProfibusConfig.model_validate(data)
 
 
+def wanted(config: ProfibusConfig) -> bool:
+    """Whether `config` asks for the slave (enabled, on a port)."""
+    return config.enabled and bool(config.port)
+
+
 async def serve_beside_device(
     device: Any,
     config: ProfibusConfig,
@@ -83,8 +88,8 @@ async def serve_beside_device(
 ) -> ProfibusThread | None:
     """For `esocore run`: the slave on its own thread over `device` (runtime.device.Device).
     A port that cannot be opened or modules that do not fit are reported, and the device runs
-    on without PROFIBUS."""
-    if not config.enabled or not config.port:
+    on without PROFIBUS: FrontEndUnavailable says why. None when the slave is off."""
+    if not wanted(config):
         return None
     if source is None:
         source = SensorStatusSource(device.live, device.catalog)
@@ -100,7 +105,7 @@ async def serve_beside_device(
         message = f"PROFIBUS DP slave not started: {exc}"
         print(f"esocore: {message}", flush=True)
         device.log_event("profibus_unavailable", message)
-        return None
+        raise FrontEndUnavailable(message) from exc
     print(
         f"esocore: PROFIBUS DP slave on {config.port} at {config.baud} baud 8-E-1, "
         f"station {config.address}, ident 0x{config.ident_number:04X}, "

@@ -311,7 +311,9 @@ class ProfibusStation:
         """Serve another device's state (an in-process restart) and, if given, its modules. A
         module list that does not fit keeps the old one; a changed configuration sends the
         slave back to Wait_Prm, so the master parameterises it again (and sees Cfg_Fault
-        until its configuration follows). Line settings change at the next start."""
+        until its configuration follows; a new ident number, Prm_Fault until its GSD does).
+        Line settings (port, baud, address) need a new station: runtime.fieldbus.frontends
+        stops this one and starts one."""
         config = config or self.config
         try:
             modules = build_modules(config, catalog)
@@ -322,7 +324,10 @@ class ProfibusStation:
         if isinstance(source, SensorStatusSource):
             source.bind(live, catalog)
         setup = dp_setup(config.model_copy(update={"address": self.dp.address}), modules)
-        changed = setup.config != self.dp.setup.config
+        changed = (setup.config, setup.ident_number) != (
+            self.dp.setup.config,
+            self.dp.setup.ident_number,
+        )
         self.modules = modules
         self.image = ProcessImage(modules, live, catalog, source, config.max_age_s, time.time)
         self.dp.on_parameters = self.image.apply_parameters
@@ -332,7 +337,10 @@ class ProfibusStation:
         self.dp.setup = setup
         if changed and self.dp.state is not State.WAIT_PRM:
             self.dp.to_wait_prm()
-            self._event("profibus_modules_changed", "new modules: waiting for parameterisation")
+            self._event(
+                "profibus_modules_changed",
+                "new modules or ident number: waiting for parameterisation",
+            )
         self.refresh()
 
     def _outputs(self, data: bytes) -> None:
