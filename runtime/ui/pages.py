@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -264,9 +265,24 @@ def export_page(request: Request) -> Response:
 
 
 def export_context(ctx: Any) -> dict[str, Any]:
-    """What the export form offers: machines and their sensors and metrics."""
-    machines = ctx.catalog.machines
-    return {"machines": machines}
+    """What the export form offers: machines with their sensors, and every metric measured
+    (the history API's filters take exactly these ids)."""
+    catalog = ctx.catalog
+    sensors = {s.id: s for s in catalog.sensors}
+    machines = [
+        {
+            "id": m.id,
+            "name": m.name,
+            "sensors": [
+                {"id": s.id, "name": s.name, "metrics": list(s.metrics)}
+                for s in (sensors.get(i) for i in m.sensor_ids)
+                if s is not None
+            ],
+        }
+        for m in catalog.machines
+    ]
+    metrics = sorted({metric for s in catalog.sensors for metric in s.metrics})
+    return {"machines": machines, "metrics": metrics}
 
 
 # -- settings: one entry per page, the nav is drawn from this table --------------------------
@@ -360,3 +376,9 @@ def _fieldbus(ctx: Any) -> dict[str, Any]:
             "Register map": "custom" if mb.registers else "the documented default",
         }
     return {"modbus": modbus}
+
+
+@settings_context("device")
+def _device(ctx: Any) -> dict[str, Any]:
+    """The time zones the config accepts, offered as suggestions for the zone field."""
+    return {"timezones": sorted(available_timezones())}

@@ -24,9 +24,13 @@ router = APIRouter(tags=["device"])
 def device_info(ctx: Ctx, _: Reader) -> dict[str, Any]:
     info = ctx.info
     now = ctx.utc_now()
+    config = getattr(ctx.config, "current", None)
     return {
         "serial": info.serial,
         "model": info.model,
+        # The config's name and zone (both change live): what people call the device.
+        "name": config.device.name if config is not None else info.hostname,
+        "timezone": config.device.timezone if config is not None else "UTC",
         "firmware_version": info.firmware_version,
         "hostname": info.hostname,
         "board": info.board,
