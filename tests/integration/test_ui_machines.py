@@ -143,13 +143,15 @@ def test_refused_input_shows_by_the_field_and_changes_nothing(
 
 
 def test_a_threshold_rule_raises_an_alert_and_deleting_it_resolves_it(
-    device: RunningDevice, page: Page
+    device: RunningDevice, page: Page, tmp_path: Path
 ) -> None:
     logged_in(page, OPERATOR)
     open_machine(page, "motor-1")
     builtin = page.locator('#rules tr[data-rule="builtin-iso-motor-1"]')
     expect(builtin).to_have_attribute("data-builtin", "1")
-    expect(builtin.locator("td.levels")).to_contain_text("zone C ≥ 2.8 warning · zone D ≥ 4.5")
+    expect(builtin.locator("td.levels")).to_contain_text(
+        "zone C ≥ 2.8 mm/s warning · zone D ≥ 4.5 mm/s alert"
+    )
     expect(builtin).to_contain_text("group 2, rigid foundation")
     expect(builtin.get_by_role("button", name="Delete")).to_have_count(0)
 
@@ -165,6 +167,7 @@ def test_a_threshold_rule_raises_an_alert_and_deleting_it_resolves_it(
     form.locator("input[name=alert]").fill(str(alert))
     form.locator("input[name=hysteresis]").fill("0.01")
     form.locator("input[name=debounce_s]").fill("1")
+    shot(page, "settings-machines-rule", tmp_path)
     form.locator("button[type=submit]").click()
     row = page.locator('#rules tr[data-rule="motor-1-vibration-low-limit"]')
     expect(row.locator("td.levels")).to_contain_text(f"above: warning {warning} mm/s")

@@ -206,9 +206,9 @@ document.addEventListener("DOMContentLoaded", () => {
     if (r.type === "iso_zone") {
       const b = D.iso[(r.group ?? current.iso_group) + "-" + (r.foundation ?? current.foundation)];
       if (!b) return "";
-      let text = "zone C ≥ " + b[1] + " warning · zone D ≥ " + b[2] + " alert";
-      if (r.critical_factor) text += " · ≥ " + fmt(b[2] * r.critical_factor) + " critical";
-      return text + " mm/s";
+      let text = "zone C ≥ " + b[1] + " mm/s warning · zone D ≥ " + b[2] + " mm/s alert";
+      if (r.critical_factor) text += " · ≥ " + fmt(b[2] * r.critical_factor) + " mm/s critical";
+      return text;
     }
     if (r.type === "sensor_fault") {
       return r.faults.filter((f) => f !== "overflow").join(", ") + ": " + r.severity +
