@@ -13,6 +13,7 @@ from typing import Any
 from ..catalog import Catalog
 from ..live import LiveState
 from .auth import Authenticator
+from .live_stream import StreamHub
 from .response_cache import LiveBodyCache
 
 
@@ -51,6 +52,7 @@ class ApiContext:
         default_factory=lambda: _call_here
     )
     latest_bodies: LiveBodyCache = field(default_factory=LiveBodyCache)
+    streams: StreamHub = field(default_factory=StreamHub)  # GET /stream/
     _device: Any = field(default=None, repr=False)
 
     def bind_device(self, device: Any) -> None:

@@ -86,4 +86,7 @@ class ApiThread:
             return
         self._started.set_result(None)
         await self._stop.wait()
+        ctx = getattr(self.app.state, "ctx", None)
+        if ctx is not None:
+            ctx.streams.close()  # open event streams end within a tick instead of holding on
         await server.stop()

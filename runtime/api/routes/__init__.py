@@ -29,3 +29,7 @@ ROUTERS.append(fieldbus.router)
 from . import profibus  # noqa: E402
 
 ROUTERS.append(profibus.router)
+
+from . import stream  # noqa: E402
+
+ROUTERS.append(stream.router)

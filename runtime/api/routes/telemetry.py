@@ -175,16 +175,30 @@ async def latest_readings(
     metric: IdFilter = None,
     axis: AxisFilter = None,
 ) -> Response:
+    body = latest_body(ctx, request.scope["query_string"], sensor_id, device_id, metric, axis)
+    return Response(body, media_type="application/json")
+
+
+def latest_body(
+    ctx: ApiContext,
+    key: bytes,
+    sensor_id: list[str] | None,
+    device_id: list[str] | None,
+    metric: list[str] | None,
+    axis: list[str] | None,
+) -> bytes:
+    """The JSON of GET /telemetry/ for these filters, rendered once per publication of the
+    live state and `key` (the query; callers other than the route prefix theirs)."""
     cache = ctx.latest_bodies
     generation = cache.generation(ctx.live, ctx.catalog)  # taken before reading the state
-    body = cache.get(generation, request.scope["query_string"])
+    body = cache.get(generation, key)
     if body is None:
         readings = _latest(
             ctx, id_list(sensor_id), id_list(device_id), id_list(metric), _with_overall(_axes(axis))
         )
         body = _dumps(telemetry_rows(ctx, readings))
-        cache.put(generation, request.scope["query_string"], body)
-    return Response(body, media_type="application/json")
+        cache.put(generation, key, body)
+    return body
 
 
 @slashes.get(
