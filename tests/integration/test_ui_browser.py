@@ -82,6 +82,8 @@ def test_first_login_forces_a_password_change(device: RunningDevice, page: Page,
 def test_dashboard_shows_the_api_values_and_updates_live(
     device: RunningDevice, page: Page, tmp_path
 ):
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
     logged_in(page, VIEWER)
     client = api(device, "read-only")
     for machine, metric in [
@@ -132,6 +134,10 @@ def test_dashboard_shows_the_api_values_and_updates_live(
         arg=first,
         timeout=10_000,
     )
+    # Pushed over one event stream, not polled.
+    api_calls = [u.split("/api/v1", 1)[1] for u in requested if "/api/v1/" in u]
+    assert [u for u in api_calls if u.startswith("/stream/")], api_calls
+    assert not [u for u in api_calls if u.startswith(("/telemetry", "/devices"))], api_calls
     shot(page, "dashboard", tmp_path)
 
 

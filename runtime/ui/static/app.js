@@ -111,6 +111,35 @@
     return setInterval(tick, ms);
   }
 
+  // Live updates pushed by the device (GET /api/v1/stream/, server-sent events): calls
+  // handlers[topic](body) with the same JSON the matching GET returns. The browser reconnects
+  // a dropped stream by itself; a refused one (logged out, too many streams) is retried
+  // after checking the session (api() sends a logged-out user to the login page). While the
+  // tab is hidden the stream is closed, as polling pauses.
+  function live(params, handlers) {
+    const url = "/api/v1/stream/?" + new URLSearchParams({ topics: Object.keys(handlers).join(","), ...params });
+    let source = null;
+    let retry = null;
+    const open = () => {
+      if (source || document.hidden) return;
+      source = new EventSource(url);
+      for (const [topic, handle] of Object.entries(handlers)) {
+        source.addEventListener(topic, (ev) => handle(JSON.parse(ev.data)));
+      }
+      source.addEventListener("end", () => { close(); location.href = "/login"; });
+      source.onerror = () => {
+        if (source && source.readyState === EventSource.CLOSED) {
+          close();
+          retry = setTimeout(async () => { try { await api("GET", "/session/"); } catch (e) { /* api() redirects */ } open(); }, 5000);
+        }
+      };
+    };
+    const close = () => { if (source) source.close(); source = null; clearTimeout(retry); };
+    document.addEventListener("visibilitychange", () => (document.hidden ? close() : open()));
+    addEventListener("pagehide", close);
+    open();
+  }
+
   function formValues(form) {
     const out = {};
     for (const input of form.querySelectorAll("input, select, textarea")) {
@@ -125,7 +154,7 @@
     return out;
   }
 
-  window.Eso = { api, el, fmt, when, showErrors, clearErrors, toast, every, formValues,
+  window.Eso = { api, el, fmt, when, showErrors, clearErrors, toast, every, live, formValues,
     setCsrf: (t) => { csrf = t; } };
 
   document.addEventListener("DOMContentLoaded", () => {

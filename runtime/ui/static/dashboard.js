@@ -1,14 +1,13 @@
-// Plant dashboard: one tile per machine, refreshed about once a second from
-// /api/v1/devices/ (health, ISO zone, alerts) and /api/v1/telemetry/ (latest values).
+// Plant dashboard: one tile per machine, updated as the device pushes /api/v1/devices/
+// (health, ISO zone, alerts) and /api/v1/telemetry/ (latest values) over /api/v1/stream/.
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
-  const { api, fmt, every } = window.Eso;
+  const { fmt, live } = window.Eso;
   const tiles = new Map([...document.querySelectorAll(".tile[data-machine]")].map((t) => [t.dataset.machine, t]));
   const STATUSES = ["ok", "warning", "alert", "critical", "unknown"];
   const TILE_METRICS = new Set(["vibration_rms", "temperature", "current_rms"]);
 
-  async function refresh() {
-    const [machines, readings] = await Promise.all([api("GET", "/devices/"), api("GET", "/telemetry/")]);
+  function showHealth(machines) {
     for (const m of machines) {
       const tile = tiles.get(m.id);
       if (!tile) continue;
@@ -23,6 +22,9 @@ document.addEventListener("DOMContentLoaded", () => {
       zone.textContent = h.iso_zone ? "zone " + h.iso_zone : "";
       zone.className = "zone zone-" + (h.iso_zone || "none");
     }
+  }
+
+  function showReadings(readings) {
     // The largest value of each metric per machine (a machine may have several sensors).
     const best = new Map();
     for (const r of readings) {
@@ -42,5 +44,5 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
   }
-  every(1000, refresh);
+  live({}, { devices: showHealth, telemetry: showReadings });
 });

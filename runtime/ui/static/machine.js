@@ -2,21 +2,20 @@
 // amplitude and envelope spectra with running-speed and bearing markers, the machine's alerts.
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
-  const { api, el, fmt, when, every } = window.Eso;
+  const { api, el, fmt, when, every, live } = window.Eso;
   const { timeChart, spectrumChart, message } = window.EsoCharts;
   const M = JSON.parse(document.getElementById("machine-data").textContent);
   const q = (params) => "?" + new URLSearchParams(params).toString();
 
-  // Live values and health, once a second.
+  // Live values and health, pushed by the device (GET /api/v1/stream/).
   const tbody = document.querySelector("#live tbody");
   const health = document.getElementById("health");
-  async function live() {
-    const [rows, h] = await Promise.all([
-      api("GET", "/telemetry/" + q({ device_id: M.id, axis: "all" })),
-      api("GET", "/devices/" + encodeURIComponent(M.id) + "/health"),
-    ]);
+  function showHealth(machines) {
+    const h = machines[0].health;
     health.textContent = h.status + " · " + h.score + (h.iso_zone ? " · zone " + h.iso_zone : "");
     health.className = "badge status-" + h.status;
+  }
+  function showLive(rows) {
     const table = new Map();
     for (const r of rows) {
       const key = r.sensor_id + "|" + r.metric;
@@ -29,7 +28,6 @@ document.addEventListener("DOMContentLoaded", () => {
         ...["overall", "x", "y", "z"].map((a) => el("td", { class: "num" }, a in axes ? fmt(axes[a]) : "")),
         el("td", {}, r.unit))));
   }
-  every(1000, live);
 
   // Trend.
   const metricSel = document.getElementById("trend-metric");
@@ -97,13 +95,10 @@ document.addEventListener("DOMContentLoaded", () => {
   axisSel.addEventListener("change", spectra);
   every(5000, spectra);
 
-  // Alerts: the active ones and the last week's.
-  async function alerts() {
+  // Alerts: the active ones (pushed when they change) and the last week's.
+  async function showAlerts(active) {
     const week = new Date(Date.now() - 7 * 86400e3).toISOString();
-    const [active, past] = await Promise.all([
-      api("GET", "/alerts/" + q({ device_id: M.id })),
-      api("GET", "/alerts/history/" + q({ device_id: M.id, start_time: week, limit: 200 })),
-    ]);
+    const past = await api("GET", "/alerts/history/" + q({ device_id: M.id, start_time: week, limit: 200 }));
     const all = new Map();
     for (const a of [...past, ...active]) all.set(a.id, a);
     const rows = [...all.values()].sort((a, b) => b.id - a.id).map((a) =>
@@ -112,5 +107,6 @@ document.addEventListener("DOMContentLoaded", () => {
         el("td", {}, a.alert_type), el("td", {}, a.message), el("td", {}, a.work_order_id ?? "")));
     document.querySelector("#machine-alerts tbody").replaceChildren(...rows);
   }
-  every(5000, alerts);
+
+  live({ device_id: M.id, axis: "all" }, { telemetry: showLive, devices: showHealth, alerts: showAlerts });
 });
