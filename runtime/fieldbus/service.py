@@ -211,7 +211,9 @@ async def serve_beside_device(
                 config, device.live, device.catalog, source, device.log_event, on_device=on_device
             )
         )
-    except (OSError, ModbusMapError) as exc:
+    # OSError, ModbusMapError, and termios.error from a serial line that opens but
+    # cannot be set up: whatever it is, the device runs on without Modbus.
+    except Exception as exc:
         await thread.stop()
         message = f"Modbus server not started: {exc}"
         print(f"esocore: {message}", flush=True)

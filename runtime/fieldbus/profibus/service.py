@@ -18,7 +18,7 @@ from ..datamodel import OnDevice
 from ..service_thread import FrontEndUnavailable, ServiceThread
 from ..source import MachineStateSource, SensorStatusSource
 from .config import ProfibusConfig
-from .slave import ProfibusModuleError, ProfibusStation, build_modules
+from .slave import ProfibusStation, build_modules
 
 
 async def start_profibus(
@@ -100,7 +100,9 @@ async def serve_beside_device(
                 config, device.live, device.catalog, source, device.log_event, on_device=on_device
             )
         )
-    except (OSError, ProfibusModuleError, ValueError) as exc:  # SerialException is an OSError
+    # OSError (SerialException is one), ProfibusModuleError, ValueError, and termios.error
+    # from a line that opens but cannot be set up: whatever it is, the device runs on.
+    except Exception as exc:
         await thread.stop()
         message = f"PROFIBUS DP slave not started: {exc}"
         print(f"esocore: {message}", flush=True)
