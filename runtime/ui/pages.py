@@ -362,23 +362,39 @@ def _webhooks(ctx: Any) -> dict[str, Any]:
 
 @settings_context("fieldbus")
 def _fieldbus(ctx: Any) -> dict[str, Any]:
-    config = getattr(ctx.config, "current", None)
-    modbus: dict[str, Any] = {}
-    if config is not None:
-        mb = config.modbus
-        modbus = {
-            "Modbus": "enabled" if mb.enabled else "disabled",
-            "TCP": f"{'on' if mb.tcp.enabled else 'off'}, {mb.tcp.host}:{mb.tcp.port or 'auto'}",
-            "RTU": "on" if getattr(mb.rtu, "enabled", False) else "off",
-            "Unit id": mb.unit_id,
-            "Writes": "allowed" if mb.writes_enabled else "refused",
-            "Word / byte order": f"{mb.word_order} / {mb.byte_order}",
-            "Register map": "custom" if mb.registers else "the documented default",
-        }
-    return {"modbus": modbus}
+    """The choices the Fieldbus page's forms offer, from the config models (so the page and
+    the API never disagree); the values themselves come from the API."""
+    from typing import get_args
+
+    from ..fieldbus.config import REGISTERS, EntryKind
+    from ..fieldbus.profibus.config import BAUD_RATES, ModuleKind
+
+    return {
+        "entry_kinds": get_args(EntryKind),
+        "data_types": tuple(REGISTERS),
+        "baud_rates": BAUD_RATES,
+        "module_kinds": get_args(ModuleKind),
+    }
 
 
 @settings_context("device")
 def _device(ctx: Any) -> dict[str, Any]:
     """The time zones the config accepts, offered as suggestions for the zone field."""
     return {"timezones": sorted(available_timezones())}
+
+
+@settings_context("machines")
+def _machines(ctx: Any) -> dict[str, Any]:
+    """The rule editor's fields per rule type, the bearings the device knows by designation
+    and the ISO 20816 zone table (to say where the built-in rules' levels come from)."""
+    from dsp_ext import COMMON_BEARINGS
+
+    from .rule_forms import rule_forms
+
+    iso = {
+        f"{group}-{foundation}": boundaries(group, foundation)
+        for group in (1, 2, 3, 4)
+        for foundation in ("rigid", "flexible")
+    }
+    page_data = {"rule_forms": rule_forms(), "bearings": sorted(COMMON_BEARINGS), "iso": iso}
+    return {"page_data": page_data}
