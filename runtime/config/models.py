@@ -11,6 +11,7 @@ import re
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     Field,
     ValidationInfo,
     field_validator,
@@ -27,13 +28,23 @@ from .base import Strict, check_id
 
 Mounting = Literal["radial_horizontal", "radial_vertical", "axial"]
 Hz = Annotated[float, Field(ge=0)]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("give a name (it labels the device and its machines everywhere)")
+    return value
+
+
+# Shown on every screen, report and tag list: never empty.
+DisplayName = Annotated[str, Field(max_length=120), AfterValidator(_not_blank)]
 # Analysing a frame more often than this only burns CPU (and a scheduler period must stay
 # far above the clock's resolution).
 MIN_UPDATE_INTERVAL_S = 0.05
 
 
 class DeviceSection(Strict):
-    name: str = "EsoCore Edge"
+    name: DisplayName = "EsoCore Edge"
     board: str = "sim"
     timezone: str = "UTC"
     status_interval_s: float = Field(10.0, ge=0.1)
@@ -159,7 +170,7 @@ class SensorMount(Strict):
 
 class MachineConfig(Strict):
     id: str
-    name: str
+    name: DisplayName
     equipment_id: str = ""
     location: str = ""
     type: str = "motor"

@@ -119,3 +119,21 @@ def test_overlap_cannot_make_the_update_interval_absurdly_short():
     assert options.overlap == 0.9
     # 256 samples at 26.667 kHz with 90 % overlap would be an analysis every 0.96 ms.
     assert update_interval(options, 26667.0) == 0.05
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_device_and_machine_names_must_not_be_blank(blank):
+    text = f"""
+[device]
+name = "{blank}"
+[[machines]]
+id = "m"
+name = "{blank}"
+  [[machines.sensors]]
+  sensor = "a-accel"
+"""
+    with pytest.raises(ConfigError) as err:
+        parse_config(text, "sim")
+    problems = "\n".join(err.value.problems)
+    assert "device.name: " in problems and "machines[0].name: " in problems
+    assert "give a name" in problems

@@ -205,6 +205,6 @@ def test_ids_of_the_wrong_type_are_problems_not_crashes():
 
 def test_text_toml_cannot_store_is_refused_when_written():
     data = load_config(default_config_path("sim")).model_dump(mode="json")
-    data["machines"][0]["name"] = "Motor \ud800"  # a lone surrogate, as JSON can carry
+    data["machines"][0]["location"] = "Hall \ud800"  # a lone surrogate, as JSON can carry
     with pytest.raises(ValueError, match="surrogates"):
         dump_config(DeviceConfig.model_validate(data))
