@@ -30,18 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+from tests.integration.browser_ui import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.integration.device_server import ESOCORE, start_device  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 USER, PASSWORD = "bench", "bench-password-1"
 MEASURE = """() => {
   const nav = performance.getEntriesByType('navigation')[0];
@@ -102,7 +93,7 @@ def main() -> int:
 def run(device, args) -> dict:
     base = f"https://localhost:{device.port}"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         login = browser.new_context(ignore_https_errors=True, base_url=base)
         answer = login.request.post(
             "/api/v1/session/login", data={"username": USER, "password": PASSWORD}

@@ -403,15 +403,17 @@ Rule = Annotated[
     | SensorFaultRule,
     Field(discriminator="type"),
 ]
-RULE_TYPES = (
-    "threshold",
-    "iso_zone",
-    "rate_of_change",
-    "trend",
-    "baseline",
-    "spectral_band",
-    "sensor_fault",
-)
+# Each rule type's model, in the order forms and docs list them.
+RULE_MODELS: dict[str, type[Strict]] = {
+    "threshold": ThresholdRule,
+    "iso_zone": IsoZoneRule,
+    "rate_of_change": RateOfChangeRule,
+    "trend": TrendRule,
+    "baseline": BaselineRule,
+    "spectral_band": SpectralBandRule,
+    "sensor_fault": SensorFaultRule,
+}
+RULE_TYPES = tuple(RULE_MODELS)
 
 
 class AlertsConfig(Strict):

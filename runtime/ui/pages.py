@@ -135,6 +135,19 @@ def _gate(request: Request, role: str = "viewer") -> Session | Response:
     return session
 
 
+def _not_found(request: Request, session: Session, heading: str, message: str) -> Response:
+    return _render(
+        request,
+        "error.html",
+        "error",
+        "Not found",
+        session,
+        heading=heading,
+        message=message,
+        status=404,
+    )
+
+
 @router.get("/favicon.ico")
 def favicon() -> Response:
     return Response(status_code=204)  # none: browsers ask for it on every first visit
@@ -175,15 +188,8 @@ def machine_page(machine_id: str, request: Request) -> Response:
     ctx = request.app.state.ctx
     machine = ctx.catalog.machine(machine_id)
     if machine is None:
-        return _render(
-            request,
-            "error.html",
-            "error",
-            "Not found",
-            session,
-            heading="No such machine",
-            message=f"This device watches no machine {machine_id!r}.",
-            status=404,
+        return _not_found(
+            request, session, "No such machine", f"This device watches no machine {machine_id!r}."
         )
     sensors = [ctx.catalog.sensor(s) for s in machine.sensor_ids]
     sensors = [s for s in sensors if s is not None]
@@ -339,15 +345,8 @@ def settings_subpage(slug: str, request: Request) -> Response:
     if isinstance(session, Response):
         return session
     if page is None:
-        return _render(
-            request,
-            "error.html",
-            "error",
-            "Not found",
-            session,
-            heading="No such settings page",
-            message=f"There is no settings page {slug!r}.",
-            status=404,
+        return _not_found(
+            request, session, "No such settings page", f"There is no settings page {slug!r}."
         )
     extra = _CONTEXTS[slug](request.app.state.ctx) if slug in _CONTEXTS else {}
     return _render(

@@ -12,29 +12,11 @@ import types
 import typing
 from typing import Any, Literal
 
-from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from ..alerts.rules import (
-    BaselineRule,
-    IsoZoneRule,
-    RateOfChangeRule,
-    SensorFaultRule,
-    SpectralBandRule,
-    ThresholdRule,
-    TrendRule,
-)
+from ..alerts.rules import RULE_MODELS
 from ..alerts.types import ALERT_TYPE
 
-RULE_MODELS: dict[str, type[BaseModel]] = {
-    "threshold": ThresholdRule,
-    "rate_of_change": RateOfChangeRule,
-    "trend": TrendRule,
-    "baseline": BaselineRule,
-    "spectral_band": SpectralBandRule,
-    "iso_zone": IsoZoneRule,
-    "sensor_fault": SensorFaultRule,
-}
 # Set by the page, not typed in: the rule's type is chosen first, its machine is the one edited.
 FIXED = frozenset({"type", "machine"})
 # Shown first, in this order; the rest follow in the model's order, then LAST, then ADVANCED.

@@ -44,20 +44,25 @@ class RunningDevice:
         return f"https://localhost:{self.port}/api/v1"
 
     def key(self, role: str) -> str:
+        """The tests' shared key of `role` (made once)."""
         if role not in self.keys:
-            made = esocore(
-                "keys",
-                "create",
-                "--role",
-                role,
-                "--description",
-                f"tests ({role})",
-                "--data-dir",
-                str(self.data_dir),
-                cwd=self.data_dir.parent,
-            )
-            self.keys[role] = made.stdout.strip().splitlines()[-1]
+            self.keys[role] = self.new_key(role, f"tests ({role})")
         return self.keys[role]
+
+    def new_key(self, role: str, description: str) -> str:
+        """A key of its own (to revoke, say), made with the CLI; its id is secret.split("_")[1]."""
+        made = esocore(
+            "keys",
+            "create",
+            "--role",
+            role,
+            "--description",
+            description,
+            "--data-dir",
+            str(self.data_dir),
+            cwd=self.data_dir.parent,
+        )
+        return made.stdout.strip().splitlines()[-1]
 
     def session(self, role: str | None = "read-only") -> requests.Session:
         s = requests.Session()

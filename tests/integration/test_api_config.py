@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import time
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -16,15 +15,12 @@ from runtime.config import default_config_path, load_config
 
 from .device_server import RunningDevice, start_device
 from .event_log import key_id_of, secret_of, wait_for_events
+from .timestamps import epoch
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
     """Every config file in a directory, byte for byte (and which files there are)."""
     return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if "toml" in p.name}
-
-
-def epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso).timestamp()
 
 
 def fresh_readings(device: RunningDevice, since: float, timeout: float = 30) -> set[str]:

@@ -41,18 +41,7 @@ def test_missing_unknown_and_revoked_keys_get_401(device):
         device.base_url + "/device/health", headers={"X-API-Key": "esk_nothere_abc"}, timeout=10
     )
     assert wrong.status_code == 401
-    made = esocore(
-        "keys",
-        "create",
-        "--role",
-        "read-only",
-        "--description",
-        "to revoke",
-        "--data-dir",
-        str(device.data_dir),
-        cwd=device.data_dir.parent,
-    )
-    secret = made.stdout.strip().splitlines()[-1]
+    secret = device.new_key("read-only", "to revoke")
     key_id = secret.split("_")[1]
     ok = device.session(None).get(
         device.base_url + "/device/info", headers={"X-API-Key": secret}, timeout=10

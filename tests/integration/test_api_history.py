@@ -27,6 +27,7 @@ from runtime.config import default_config_path
 
 from .api_client import Api
 from .device_server import ESOCORE, esocore, start_device
+from .timestamps import iso
 
 ZONE = "America/New_York"  # the device's time zone: naive times are read in it
 SIM_MINUTES = 2
@@ -57,10 +58,6 @@ class Plant:
             f"AND {sql_filter}",
             (iso(self.start), iso(self.end), *params),
         )
-
-
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def view_rows(data_dir: Path, query: str, params: tuple = ()) -> list[tuple]:

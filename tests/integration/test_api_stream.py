@@ -184,18 +184,7 @@ def test_without_a_key_401(device: RunningDevice):
 
 
 def test_a_revoked_key_ends_its_stream(device: RunningDevice):
-    made = esocore(
-        "keys",
-        "create",
-        "--role",
-        "read-only",
-        "--description",
-        "stream revocation test",
-        "--data-dir",
-        str(device.data_dir),
-        cwd=device.data_dir.parent,
-    )
-    secret = made.stdout.strip().splitlines()[-1]
+    secret = device.new_key("read-only", "stream revocation test")
     key_id = secret.split("_")[1]
     session = device.session(None)
     session.headers["X-API-Key"] = secret

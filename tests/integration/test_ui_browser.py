@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -30,19 +29,12 @@ from .browser_ui import (
 from .device_server import RunningDevice
 from .event_log import wait_for_events
 from .notify_peers import Receiver
+from .timestamps import epoch, iso
 
 
 @pytest.fixture(scope="module")
 def device(tmp_path_factory: pytest.TempPathFactory):
     yield from ui_device(tmp_path_factory.mktemp("ui"))
-
-
-def epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
-
-def iso(epoch_s: float) -> str:
-    return datetime.fromtimestamp(epoch_s, UTC).isoformat().replace("+00:00", "Z")
 
 
 def api(device: RunningDevice, role: str = "admin") -> requests.Session:

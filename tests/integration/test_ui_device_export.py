@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from .browser_ui import OPERATOR, TIMEOUT_MS, VIEWER, logged_in, root, shot, ui_device
 from .device_server import ESOCORE, RunningDevice
+from .timestamps import epoch
 from .waiting import wait_until
 
 BERLIN = "Europe/Berlin"
@@ -28,10 +29,6 @@ BERLIN = "Europe/Berlin"
 @pytest.fixture(scope="module")
 def device(tmp_path_factory: pytest.TempPathFactory):
     yield from ui_device(tmp_path_factory.mktemp("ui-device"))
-
-
-def epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 def device_now(device: RunningDevice) -> datetime:
