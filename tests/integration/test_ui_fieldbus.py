@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from runtime.config import default_config_path, load_config
 
-from .browser_ui import OPERATOR, logged_in, ui_device
+from .browser_ui import OPERATOR, logged_in, shot, ui_device
 from .device_server import free_port
 from .event_log import wait_for_events
 from .test_modbus_device import Pty
@@ -35,14 +35,17 @@ def device(tmp_path_factory):
     ptys = [Pty(_mkdir(tmp / f"line-{n}")) for n in range(3)]
     pty = ptys[0]
     config = tmp / "device.toml"
+    # The config's port is the one the command line gives, so replacing the command-line
+    # overrides (any first save) keeps the listener where it is, whichever test runs first.
+    modbus = free_port()
     config.write_text(
         default_config_path("sim").read_text()
-        + '\n[modbus.tcp]\nhost = "127.0.0.1"\n'
+        + f'\n[modbus.tcp]\nhost = "127.0.0.1"\nport = {modbus}\n'
         + f'\n[profibus]\nenabled = true\nport = "{pty.a}"\n',
         encoding="utf-8",
     )
     try:
-        for running in ui_device(tmp, "--config", str(config)):
+        for running in ui_device(tmp, "--config", str(config), "--modbus-port", str(modbus)):
             running.spare_lines = [p.a for p in ptys[1:]]  # type: ignore[attr-defined]
             yield running
     finally:
@@ -148,7 +151,7 @@ def add_row(page: Page, address: int, sensor: str, metric: str, type_: str, scal
     return row
 
 
-def test_a_row_added_to_the_default_map_is_served_at_its_address(device, page):
+def test_a_row_added_to_the_default_map_is_served_at_its_address(device, page, tmp_path):
     open_page(page)
     expect(page.locator("#map-origin")).to_contain_text("default map")
     rows = page.locator("#register-map tr.fb-entry")
@@ -159,6 +162,7 @@ def test_a_row_added_to_the_default_map_is_served_at_its_address(device, page):
     page.click("#modbus-form button[type=submit]")
     saved(page, "modbus: updated, running")
     expect(page.locator("#map-origin")).to_contain_text(f"{default_rows + 1} entries")
+    shot(page, "settings-fieldbus", tmp_path)
     assert load_config(config_file(device)).modbus.registers[-1].address == 200
 
     port = modbus_port(device)
