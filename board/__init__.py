@@ -6,6 +6,7 @@ board.sensors       {sensor id: SensorDriver}
 board.sensor_info   {sensor id: SensorInfo}  (kind, chip, machine, mounting, unit, decode...)
 board.chips         [BoardChip]              (a chip with every sensor it carries)
 board.plant         Plant on a simulated board (fault injection), else None
+board.address_switch  AddressSwitch (station-address DIP switch) if the board has one
 board.close()
 """
 
@@ -14,8 +15,17 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from .address_switch import AddressSwitch, AddressSwitchError, SwitchReading, decode_switch
 from .bringup import Board, BoardChip, SensorInfo, open_board
-from .model import BoardError, BoardSpec, ReplaySpec, SensorSpec, SpiBusSpec, read_board_file
+from .model import (
+    AddressSwitchSpec,
+    BoardError,
+    BoardSpec,
+    ReplaySpec,
+    SensorSpec,
+    SpiBusSpec,
+    read_board_file,
+)
 
 DEFAULT_BOARD = "sim"
 
@@ -49,6 +59,9 @@ def load_board(name_or_path: str | Path = DEFAULT_BOARD) -> BoardSpec:
 
 __all__ = [
     "DEFAULT_BOARD",
+    "AddressSwitch",
+    "AddressSwitchError",
+    "AddressSwitchSpec",
     "Board",
     "BoardChip",
     "BoardError",
@@ -57,8 +70,10 @@ __all__ = [
     "SensorInfo",
     "SensorSpec",
     "SpiBusSpec",
+    "SwitchReading",
     "available_boards",
     "board_path",
+    "decode_switch",
     "load_board",
     "open_board",
 ]

@@ -36,7 +36,9 @@ from hal_sim.plant import Plant
 from hal_sim.replay import ReplaySource
 from hal_sim.signal import stable_key
 from hal_sim.sources import FixedTemperature, QuietAccel, QuietChannel
+from hal_sim.switch import SimDipSwitch
 
+from .address_switch import AddressSwitch
 from .decode import adc_scale, chip_decoder, sensor_decoder
 from .model import BoardSpec, SensorSpec
 
@@ -84,6 +86,10 @@ class Board:
         self.sensors: dict[str, SensorDriver] = {}
         self.sensor_info: dict[str, SensorInfo] = {}
         self.chips: list[BoardChip] = []
+        # The station-address DIP switch, if the board has one ([board.address_switch]).
+        self.address_switch: AddressSwitch | None = None
+        # On a simulated board, the switch itself (tests and tools set it).
+        self.sim_switch: SimDipSwitch | None = None
         self._closers: list[Callable[[], None]] = []
 
     @property
@@ -107,21 +113,23 @@ class Board:
 class _LazyGpio:
     """A Linux GPIO input opened at the first read (like the SPI nodes)."""
 
-    def __init__(self, chip: str, line: int) -> None:
+    def __init__(self, chip: str, line: int, bias: str | None = "pull-up") -> None:
         self.name = f"{chip} line {line}"
         self._args = (chip, line)
+        self._bias = bias
         self._gpio: Any = None
 
     def read(self) -> bool:
         if self._gpio is None:
             from drivers.linux import LinuxGpioInput
 
-            self._gpio = LinuxGpioInput(*self._args)
+            self._gpio = LinuxGpioInput(*self._args, bias=self._bias)
         return self._gpio.read()
 
     def close(self) -> None:
         if self._gpio is not None:
             self._gpio.close()
+            self._gpio = None
 
 
 def open_board(spec: BoardSpec, clock: Clock, seed: int = 0) -> Board:
@@ -144,6 +152,8 @@ def open_board(spec: BoardSpec, clock: Clock, seed: int = 0) -> Board:
             _add_adc(board, hw, sensors)
         else:
             _add_single(board, hw, first)
+    if spec.address_switch is not None:
+        board.address_switch = hw.address_switch(spec)
     return board
 
 
@@ -260,6 +270,9 @@ class _Hardware:
     def attach_adc(self, sensors: list[SensorSpec], adc: Ads131m04) -> None:
         pass
 
+    def address_switch(self, spec: BoardSpec) -> AddressSwitch:
+        raise NotImplementedError
+
 
 class _SimHardware(_Hardware):
     """Chip models on simulated buses, measuring the plant (or a recording)."""
@@ -281,6 +294,13 @@ class _SimHardware(_Hardware):
         key = id(s)
         line = s.drdy if s.drdy is not None else 25
         return SimGpioInput(f"sim:gpio{line}", lambda: self._adc_models[key].drdy_level())
+
+    def address_switch(self, spec: BoardSpec) -> AddressSwitch:
+        switch = spec.address_switch
+        assert switch is not None
+        dip = SimDipSwitch(switch.lines, switch.active_low, switch.value or 0)
+        self.board.sim_switch = dip
+        return AddressSwitch(dip.inputs(), switch.active_low)
 
     def attach(self, s: SensorSpec, driver: SensorDriver) -> None:
         clock, plant = self.board.clock, self.plant
@@ -377,3 +397,13 @@ class _LinuxHardware(_Hardware):
         gpio = _LazyGpio(self.spec.gpio_chip, s.drdy)
         self.board._closers.append(gpio.close)
         return gpio
+
+    def address_switch(self, spec: BoardSpec) -> AddressSwitch:
+        """Each line biased against its switch: pulled up when a closed switch reads low."""
+        switch = spec.address_switch
+        assert switch is not None
+        bias = "pull-up" if switch.active_low else "pull-down"
+        lines = [_LazyGpio(spec.gpio_chip, line, bias) for line in switch.lines]
+        for gpio in lines:
+            self.board._closers.append(gpio.close)
+        return AddressSwitch(lines, switch.active_low)

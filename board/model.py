@@ -31,6 +31,8 @@ AXES = ("x", "y", "z")
 DEFAULT_MOUNTING = {"x": "radial_horizontal", "y": "radial_vertical", "z": "axial"}
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _BUS = re.compile(r"^spi(\d+)$")
+MAX_SWITCH_BITS = 7  # 0..127: every PROFIBUS station address (0..125) and the two reserved
+MAX_GPIO_LINE = 1023
 
 
 class BoardError(ValueError):
@@ -93,6 +95,23 @@ class SensorSpec:
 
 
 @dataclass(frozen=True)
+class AddressSwitchSpec:
+    """A DIP switch that sets the fieldbus station address, one GPIO line per bit.
+
+    `lines` are least significant bit first. With `active_low` (a switch closing its line to
+    ground against a pull-up, the usual wiring) a closed switch reads low and counts as 1.
+    `value` is the setting of a simulated board's switch; a real board reads its lines."""
+
+    lines: tuple[int, ...]
+    active_low: bool = True
+    value: int | None = None
+
+    @property
+    def bits(self) -> int:
+        return len(self.lines)
+
+
+@dataclass(frozen=True)
 class BoardSpec:
     name: str
     description: str
@@ -102,6 +121,7 @@ class BoardSpec:
     machines: tuple[MachineSpec, ...]
     sensors: tuple[SensorSpec, ...]
     path: Path | None = None
+    address_switch: AddressSwitchSpec | None = None
 
     def sensor(self, sensor_id: str) -> SensorSpec:
         for s in self.sensors:
@@ -230,7 +250,16 @@ def parse_board(
     if "board" not in top:
         c.add("board", "is required (a [board] table)")
     b = c.table(top.get("board", {}), "board")
-    known = {"name", "description", "platform", "spi", "gpio", "machines", "sensors"}
+    known = {
+        "name",
+        "description",
+        "platform",
+        "spi",
+        "gpio",
+        "machines",
+        "sensors",
+        "address_switch",
+    }
     c.unknown(b, known, "board")
     name = c.string(b, "name", "board") or ""
     description = b.get("description", "")
@@ -250,6 +279,9 @@ def parse_board(
         machines_raw = []
     machines = _parse_machines(c, machines_raw)
     sensors = _parse_sensors(c, b.get("sensors", []), platform, spi, machines, base)
+    switch = None
+    if "address_switch" in b:
+        switch = _parse_address_switch(c, b["address_switch"], platform, sensors)
     if c.problems:
         raise BoardError(source, c.problems)
     return BoardSpec(
@@ -261,7 +293,69 @@ def parse_board(
         machines=tuple(machines),
         sensors=tuple(sensors),
         path=None,
+        address_switch=switch,
     )
+
+
+def _parse_address_switch(
+    c: _Checker, raw: Any, platform: str, sensors: list[SensorSpec]
+) -> AddressSwitchSpec | None:
+    """[board.address_switch]: lines (LSB first), active_low, and on a simulated board the
+    switch's setting. Lines must be distinct and not a sensor's DRDY line."""
+    path = "board.address_switch"
+    table = c.table(raw, path)
+    if not table:
+        if isinstance(raw, dict):
+            c.add(path, "give lines = [GPIO line of bit 0, bit 1, ...]")
+        return None
+    c.unknown(table, {"lines", "active_low", "value"}, path)
+    before = len(c.problems)
+    lines = _switch_lines(c, table.get("lines"), f"{path}.lines", sensors)
+    active_low = c.boolean(table, "active_low", path, True)
+    value = None
+    if platform == "sim":
+        hi = (1 << len(lines)) - 1 if lines else (1 << MAX_SWITCH_BITS) - 1
+        value = c.number(table, "value", path, lo=0, hi=hi, integer=True, required=True)
+    elif "value" in table:
+        c.add(f"{path}.value", "only a simulated board sets its switch here; a real one is read")
+    if len(c.problems) > before or not lines:
+        return None
+    return AddressSwitchSpec(tuple(lines), active_low, value)
+
+
+def _switch_lines(c: _Checker, raw: Any, path: str, sensors: list[SensorSpec]) -> list[int]:
+    """The switch's GPIO lines, checked one by one (every problem by its index)."""
+    if raw is None:
+        c.add(path, "is required: the GPIO line of each bit, least significant first")
+        return []
+    if not isinstance(raw, list) or not raw:
+        c.add(path, f"must be a non-empty array of GPIO line numbers, got {raw!r}")
+        return []
+    if len(raw) > MAX_SWITCH_BITS:
+        c.add(
+            path,
+            f"at most {MAX_SWITCH_BITS} bits (addresses 0..127), got {len(raw)} lines",
+        )
+    drdy: dict[int, str] = {}
+    for s in sensors:
+        if s.drdy is not None:
+            drdy.setdefault(s.drdy, s.id)
+    seen: dict[int, int] = {}
+    for i, line in enumerate(raw):
+        where = f"{path}[{i}]"
+        if isinstance(line, bool) or not isinstance(line, int):
+            c.add(where, f"must be a GPIO line number, got {line!r}")
+        elif not 0 <= line <= MAX_GPIO_LINE:
+            c.add(where, f"must be from 0 to {MAX_GPIO_LINE}, got {line}")
+        elif line in seen:
+            c.add(where, f"line {line} is already bit {seen[line]} of the switch")
+        elif line in drdy:
+            c.add(where, f"line {line} is the DRDY line of sensor {drdy[line]!r}")
+        else:
+            seen[line] = i
+    if len(seen) != len(raw):
+        return []
+    return list(raw)
 
 
 def _parse_spi(c: _Checker, raw: Any, platform: str) -> dict[str, SpiBusSpec]:

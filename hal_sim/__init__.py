@@ -16,6 +16,7 @@ from .faults import (
 from .machine import DIRECTIONS, MachineModel, MachineSpec
 from .plant import Plant
 from .replay import ReplaySource
+from .switch import SimDipSwitch
 
 __all__ = [
     "DIRECTIONS",
@@ -29,6 +30,7 @@ __all__ = [
     "MachineSpec",
     "Plant",
     "ReplaySource",
+    "SimDipSwitch",
     "SimGpioInput",
     "SimSpiBus",
     "SimSpiDevice",
