@@ -30,6 +30,7 @@ from .device_server import RunningDevice
 from .event_log import wait_for_events
 from .notify_peers import Receiver
 from .timestamps import epoch, iso
+from .waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -205,6 +206,47 @@ def test_acknowledge_an_alert_with_a_work_order(device: RunningDevice, page: Pag
     assert seen["note"] == "bearing ordered"
     assert seen["acknowledged"] is True and seen["status"] == "acknowledged"
     assert OPERATOR in seen["acknowledged_by"]
+
+
+def test_the_alerts_list_follows_a_raised_and_resolved_alert_without_polling(
+    device: RunningDevice, page: Page
+):
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    logged_in(page, OPERATOR)
+    page.goto("/alerts")
+    expect(page.locator("#alerts tbody tr, #alerts-empty:not([hidden])").first).to_be_visible()
+    rule = {
+        "id": "ui-list-temperature",
+        "type": "threshold",
+        "machine": "motor-1",
+        "metric": "temperature",
+        "direction": "above",
+        "warning": -50.0,
+        "debounce_s": 0,
+    }
+    writer = api(device, "read-write")
+    made = writer.post(f"{device.base_url}/alerts/rules/", json=rule, timeout=30)
+    assert made.status_code == 201, made.text
+    try:
+        reader = api(device)
+
+        def raised() -> list[dict]:
+            alerts = reader.get(f"{device.base_url}/alerts/", timeout=30).json()
+            return [a for a in alerts if a["rule_id"] == rule["id"]]
+
+        alert_id = wait_until(raised, timeout=60)[0]["id"]
+        # Pushed: the page was not reloaded.
+        expect(page.locator(f'#alerts tr[data-alert="{alert_id}"]')).to_be_visible()
+    finally:
+        gone = writer.delete(f"{device.base_url}/alerts/rules/{rule['id']}", timeout=30)
+        assert gone.status_code in (200, 204), gone.text
+    expect(page.locator(f'#alerts tr[data-alert="{alert_id}"]')).to_have_count(0, timeout=180_000)
+    polled = [u for u in requested if "/api/v1/alerts/?" in u]
+    streams = [u for u in requested if "/api/v1/stream/" in u]
+    assert streams, requested
+    # One read on opening, then one per pushed change (raised, resolved): no polling.
+    assert len(polled) <= 6, polled
 
 
 def test_generate_an_api_key_and_use_it(device: RunningDevice, page: Page, tmp_path):

@@ -2,7 +2,7 @@
 // work order id and a note (POST /api/v1/alerts/{id}/ack).
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
-  const { api, el, fmt, when, every, showErrors, clearErrors, toast, formValues } = window.Eso;
+  const { api, el, fmt, when, live, showErrors, clearErrors, toast, formValues } = window.Eso;
   const filter = document.getElementById("alert-filter");
   const tbody = document.querySelector("#alerts tbody");
   const detail = document.getElementById("alert-detail");
@@ -31,7 +31,9 @@ document.addEventListener("DOMContentLoaded", () => {
     document.getElementById("alerts-empty").hidden = alerts.length > 0;
   }
   filter.addEventListener("change", list);
-  every(2000, list);
+  // Every raise, escalation, acknowledgement and resolution changes the active alerts, which
+  // the device pushes (GET /api/v1/stream/): the list (whatever its filter) is read again then.
+  live({}, { alerts: () => list().catch((e) => console.warn(e)) });
 
   async function open(id) {
     const a = await api("GET", "/alerts/" + id + "/");
