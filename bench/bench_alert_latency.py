@@ -29,7 +29,8 @@ from typing import Any
 import tomli_w
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_api import STARTED, Device, start_device
+from bench_api import Device, start_device
+from harness import stop_all
 
 from runtime.config import default_config_path, load_config
 
@@ -140,8 +141,7 @@ def main() -> int:
             time.sleep(3.0)  # every sensor past its first frames
             latencies = [one_run(device, arrivals, n + 1) for n in range(args.runs)]
         finally:
-            for process in STARTED:
-                process.stop()
+            stop_all()
     result = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "runs": args.runs,

@@ -30,21 +30,18 @@ import platform
 import random
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from harness import ESOCORE, Process, free_port, stop_all
 
 ROOT = Path(__file__).resolve().parent.parent
-ESOCORE = Path(sys.executable).parent / "esocore"
 
 FILL_SERIES = [
     (machine, f"{machine}-accel", metric, unit)
@@ -74,55 +71,11 @@ TARGETS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + "Z"
 
 
 # -- processes -----------------------------------------------------------------------------
-
-
-STARTED: list[Process] = []  # stopped at exit whatever happens (no device left running)
-
-
-class Process:
-    """A child process whose output is read on a thread; waits for a line, bounded."""
-
-    def __init__(self, args: list[str], ready: str, cwd: Path) -> None:
-        self.lines: list[str] = []
-        self._ready = threading.Event()
-        self._marker = ready
-        self.proc = subprocess.Popen(
-            args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        STARTED.append(self)
-        threading.Thread(target=self._pump, daemon=True).start()
-        if not self._ready.wait(120) or self.proc.poll() is not None:
-            self.proc.kill()
-            raise SystemExit(f"{args[0]} did not start:\n" + "\n".join(self.lines))
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-            if self._marker in line:
-                self._ready.set()
-        self._ready.set()
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        return self.proc.returncode
 
 
 @dataclass
@@ -669,8 +622,7 @@ def main() -> int:
     try:
         return run_all(args, binary)
     finally:
-        for process in STARTED:
-            process.stop()
+        stop_all()
 
 
 def run_all(args: argparse.Namespace, binary: str) -> int:

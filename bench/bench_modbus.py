@@ -31,57 +31,15 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import requests
+from harness import ESOCORE, Process, free_port, stop_all
 
 ROOT = Path(__file__).resolve().parent.parent
-ESOCORE = Path(sys.executable).parent / "esocore"
 REQUEST = struct.pack(">BHH", 3, 0, 16)
 CLIENTS = (1, 10)
-STARTED: list[subprocess.Popen] = []
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start(args: list[str], ready: str, cwd: Path) -> tuple[subprocess.Popen, list[str]]:
-    """A child process; returns once `ready` is in its output (bounded)."""
-    process = subprocess.Popen(
-        args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    STARTED.append(process)
-    lines: list[str] = []
-    seen = threading.Event()
-
-    def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line.rstrip("\n"))
-            if ready in line:
-                seen.set()
-        seen.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    if not seen.wait(120) or process.poll() is not None:
-        process.kill()
-        raise SystemExit(f"{args[0]} did not start:\n" + "\n".join(lines))
-    return process, lines
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
 
 
 # -- load --------------------------------------------------------------------------------------
@@ -221,7 +179,7 @@ def bench(args: argparse.Namespace) -> dict:
     config.write_text(shipped.read_text() + '\n[modbus.tcp]\nhost = "127.0.0.1"\n')
     http_port, modbus_port, bare_port = free_port(), free_port(), free_port()
     data_dir = where / "data"
-    device, _ = start(
+    device = Process(
         [
             str(ESOCORE),
             "run",
@@ -263,7 +221,7 @@ def bench(args: argparse.Namespace) -> dict:
         if time.monotonic() > deadline:
             raise SystemExit("the device shows no values after 60 s")
         time.sleep(0.2)
-    bare, _ = start(
+    bare = Process(
         [sys.executable, __file__, "--bare", str(bare_port), ",".join(map(str, registers))],
         "bare pymodbus server ready",
         where,
@@ -294,8 +252,8 @@ def bench(args: argparse.Namespace) -> dict:
                 result["runs"].append({"clients": clients, "device": dev, "bare": ref})
         result["machine"]["load_avg_after"] = os.getloadavg()
     finally:
-        stop(bare)
-        stop(device)
+        bare.stop()
+        device.stop()
     result["image"] = image_cost()
     return result
 
@@ -363,8 +321,7 @@ def main() -> int:
     try:
         result = bench(args)
     finally:
-        for process in STARTED:
-            stop(process)
+        stop_all()
     result["summary"] = summary(result)
     met = {
         "ratio_at_least_0.8": all(r["ratio"] >= 0.8 for r in result["summary"].values()),

@@ -26,16 +26,15 @@ import os
 import platform
 import select
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import requests
+from harness import ESOCORE, Process, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,36 +44,12 @@ from pyprofibus.fdl import FdlTelegram  # noqa: E402
 
 from runtime.fieldbus.profibus.config import BAUD_RATES  # noqa: E402
 from runtime.fieldbus.profibus.gsd import MIN_MAX_TSDR, max_tsdr  # noqa: E402
-from tests.integration.device_server import free_port  # noqa: E402
 from tests.integration.profibus_master import MASTER_ADDRESS, Master, write_ini  # noqa: E402
 
-ESOCORE = Path(sys.executable).parent / "esocore"
 STATION = 8
 SLAVE_BAUD = 1500000
 MODULES = ["Motor 1 Health", "Motor 2 Health"]
 ANSWER_BYTES = 6 + 3 + 32  # SD2 frame around 32 input bytes
-
-
-def start(args: list[str], ready: str, cwd: Path) -> tuple[subprocess.Popen, list[str]]:
-    process = subprocess.Popen(
-        args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    lines: list[str] = []
-    seen = threading.Event()
-
-    def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line.rstrip("\n"))
-            if ready in line:
-                seen.set()
-        seen.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    if not seen.wait(90) or process.poll() is not None:
-        process.kill()
-        raise SystemExit("did not start:\n" + "\n".join(lines))
-    return process, lines
 
 
 def cycles(master: Master, duration: float) -> dict[str, float]:
@@ -165,7 +140,7 @@ def main() -> int:
                     raise SystemExit("socat did not start")
                 select.select([], [], [], 0.05)
             port = free_port()
-            device, _ = start(
+            device = Process(
                 [
                     str(ESOCORE), "run", "--data-dir", str(tmp / "data"), "--quiet",
                     "--http-host", "127.0.0.1", "--http-port", str(port), "--no-tls",
@@ -204,8 +179,7 @@ def main() -> int:
             after = _health(base, key)
         finally:
             if device is not None:
-                device.send_signal(signal.SIGTERM)
-                device.wait(30)
+                device.stop()
             socat.terminate()
             socat.wait(10)
     p50, p99 = percentile(times, 0.5), percentile(times, 0.99)
