@@ -70,7 +70,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--profibus-address",
         type=_station_address,
         metavar="N",
-        help="DP station address 0..125 (default from config, 8)",
+        help="DP station address 0..125 (default from config, 8; over the board's switch)",
     )
     p.add_argument(
         "--profibus-baud",
@@ -129,9 +129,11 @@ def run(args: argparse.Namespace) -> int:
             with_overrides(session.config.modbus, *modbus_flags), modbus_overrides(*modbus_flags)
         )
         profibus_flags = (args.profibus_port, args.profibus_address, args.profibus_baud)
+        switch = session.hardware.address_switch
         services.profibus = ProfibusFrontEnd(
             profibus.with_overrides(session.config.profibus, *profibus_flags),
             profibus_overrides(*profibus_flags),
+            read_switch=switch.read if switch is not None else None,
         )
         try:
             asyncio.run(_serve(services, http, args.data_dir))

@@ -27,6 +27,7 @@ from .config import DeviceConfig, default_config_path, load_config
 from .device import HOUSEKEEPING_PRIORITY, BindingError, Device
 from .errors import UsageError
 from .fault_option import FaultSpec
+from .fieldbus.profibus.config import address_problems
 from .fieldbus.registermap import ModbusMapError, build_register_map
 from .notify.notifier import Notifier
 
@@ -44,6 +45,15 @@ def check_rules(config: DeviceConfig, device: Device) -> None:
         build_register_map(config.modbus, device.catalog)
     except ModbusMapError as exc:
         problems += exc.problems
+    if problems:
+        raise BindingError(problems)
+
+
+def check_board_features(config: DeviceConfig, hardware: Board) -> None:
+    """Settings that need something of the board besides its sensors (a PROFIBUS address
+    read from the board's address switch), by config path."""
+    has_switch = hardware.address_switch is not None
+    problems = address_problems(config.profibus, has_switch, hardware.spec.name)
     if problems:
         raise BindingError(problems)
 
@@ -91,6 +101,7 @@ class Session:
         assert self.clock is not None and self.to_utc is not None
         device = Device(config, self.hardware.chips, self.clock, _NoStore(), self.to_utc)
         check_rules(config, device)
+        check_board_features(config, self.hardware)
         return device
 
     def attach_alerts(self, device: Device) -> None:
@@ -249,6 +260,7 @@ def open_session(
     try:
         device = Device(config, hardware.chips, clock, store, to_utc)
         check_rules(config, device)
+        check_board_features(config, hardware)
         _schedule_faults(hardware, faults or [], clock.now())
     except (BindingError, UsageError) as exc:
         store.close()

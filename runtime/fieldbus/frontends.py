@@ -26,7 +26,7 @@ from .alert_source import AlertStateSource
 from .config import ModbusConfig
 from .datamodel import OnDevice
 from .profibus import service as profibus_service
-from .profibus.config import ProfibusConfig
+from .profibus.config import FROM_SWITCH, ProfibusConfig
 from .service import serve_beside_device, wanted
 from .service_thread import FrontEndUnavailable, ServiceThread
 
@@ -165,22 +165,62 @@ class ModbusFrontEnd(FrontEnd):
 
 
 class ProfibusFrontEnd(FrontEnd):
+    """The DP slave. With `address = "switch"` the board's address switch (`read_switch`,
+    board.AddressSwitch.read) is read at every start, so a restart takes a new setting."""
+
     name = "profibus"
     listener_keys = ("enabled", "port", "baud", "address", "rts_direction")
+
+    def __init__(
+        self,
+        config: Any,
+        overrides: list[str],
+        read_switch: profibus_service.ReadSwitch | None = None,
+    ) -> None:
+        super().__init__(config, overrides)
+        self.read_switch = read_switch
+        self.switch: profibus_service.SwitchReading | None = None  # the last reading
 
     def wanted(self) -> bool:
         return profibus_service.wanted(self.config)
 
     async def serve(self, device: Any, on_device: OnDevice, source: Any) -> Any:
-        return await profibus_service.serve_beside_device(device, self.config, on_device, source)
+        config: ProfibusConfig = self.config
+        self.switch = None
+        if config.address != FROM_SWITCH:
+            return await profibus_service.serve_beside_device(device, config, on_device, source)
+        try:
+            self.switch = profibus_service.address_from_switch(self.read_switch)
+        except profibus_service.SwitchAddressError as exc:
+            self.switch = exc.reading
+            raise profibus_service.not_started(device, str(exc)) from exc
+        config = config.model_copy(update={"address": self.switch.value})
+        return await profibus_service.serve_beside_device(
+            device, config, on_device, source, address_from="address switch"
+        )
+
+    def address_from(self) -> str:
+        """Where the station address comes from: the switch, the command line or the config."""
+        if self.config.address == FROM_SWITCH:
+            return "switch"
+        return "command_line" if "--profibus-address" in self.overrides else "config"
 
     def details(self) -> dict[str, Any]:
         config: ProfibusConfig = self.config
         station = self.thread.service if self.thread is not None else None
         dp = station.dp if station is not None else None
+        configured = config.address if isinstance(config.address, int) else None
+        switch = self.switch if config.address == FROM_SWITCH else None
         return {
             "port": config.port,
-            "address": dp.address if dp is not None else config.address,
+            "address": dp.address if dp is not None else configured,
+            "address_from": self.address_from(),
+            # The switch's raw reading (its number and each line's level, bit 0 first).
+            "address_switch": (
+                {"value": switch.value, "levels": [int(level) for level in switch.levels]}
+                if switch is not None
+                else None
+            ),
             "baud": config.baud,
             "ident_number": config.ident_number,
             "ident_hex": f"0x{config.ident_number:04X}",

@@ -70,7 +70,7 @@ def test_a_module_list_picks_machines_and_kinds(sim, tmp_path):
 
 def test_the_config_section_refuses_what_a_slave_cannot_be():
     for data, message in [
-        ({"address": 126}, "less than or equal to 125"),
+        ({"address": 126}, r"126 is not a station address \(0..125"),
         ({"baud": 115200}, "not a PROFIBUS baud rate"),
         ({"enabled": True}, "give port"),
         ({"modules": []}, "at least one module"),

@@ -8,7 +8,7 @@ device config can include this section without an import cycle.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -19,6 +19,8 @@ from ...config.base import Strict
 BAUD_RATES = (9600, 19200, 45450, 93750, 187500, 500000, 1500000)
 ModuleKind = Literal["health", "status"]
 MAX_MODULES = 20  # the device-related diagnosis (3 bytes per module) must fit one block
+MAX_STATION = 125  # 126 is the default address of an unset slave (Set_Slave_Add), 127 broadcast
+FROM_SWITCH = "switch"  # `address = "switch"`: read from the board's address DIP switch
 
 
 class ProfibusModule(Strict):
@@ -33,7 +35,8 @@ class ProfibusConfig(Strict):
 
     enabled: bool = False
     port: str | None = None  # the RS-485 adapter's serial device, e.g. /dev/ttyUSB0
-    address: int = Field(8, ge=0, le=125)  # the station address (126 is for commissioning)
+    # The station address, or "switch": read from the board's address DIP switch at start.
+    address: int | Literal["switch"] = 8
     # Assigned by PROFIBUS International to the vendor's device; this one is not registered:
     # a product shipping the slave applies for its own and sets it here (and the GSD follows).
     ident_number: int = Field(0x0ECE, ge=0, le=0xFFFF)
@@ -47,6 +50,23 @@ class ProfibusConfig(Strict):
     set_slave_address: bool = False  # allow Set_Slave_Add (SAP 55) from a master
     max_age_s: float = Field(10.0, gt=0)  # older values read NaN and status 3
     rts_direction: bool = False  # drive the adapter's transmitter with RTS (not auto-direction)
+
+    @field_validator("address", mode="before")
+    @classmethod
+    def _address(cls, value: Any) -> Any:
+        if value == FROM_SWITCH:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(
+                f'give a station address 0..{MAX_STATION} or "switch" (read from the '
+                f"board's address switch), got {value!r}"
+            )
+        if not 0 <= value <= MAX_STATION:
+            raise ValueError(
+                f"{value} is not a station address (0..{MAX_STATION}; 126 is the default "
+                "address of an unset slave, 127 broadcast)"
+            )
+        return value
 
     @field_validator("baud")
     @classmethod
@@ -66,3 +86,22 @@ class ProfibusConfig(Strict):
             if len(self.modules) > MAX_MODULES:
                 raise ValueError(f"modules: at most {MAX_MODULES} modules")
         return self
+
+
+def address_problems(config: ProfibusConfig, has_switch: bool, board: str) -> list[str]:
+    """What the board lacks for `config`'s address (by config path): "switch" needs a board
+    with an address switch, checked with the board like every other setting that names it."""
+    if config.address == FROM_SWITCH and not has_switch:
+        return [
+            f'profibus.address: "switch" needs a board with an address switch '
+            f"([board.address_switch]); board {board!r} has none: give the station address "
+            f"0..{MAX_STATION}"
+        ]
+    return []
+
+
+def station_address(config: ProfibusConfig) -> int:
+    """The configured address of a station about to start: a switch is read before that."""
+    if not isinstance(config.address, int):
+        raise ValueError("the station address is read from the switch before the slave starts")
+    return config.address

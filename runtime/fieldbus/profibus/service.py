@@ -10,15 +10,68 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from ...catalog import Catalog
 from ...live import LiveState
 from ..datamodel import OnDevice
 from ..service_thread import FrontEndUnavailable, ServiceThread
 from ..source import MachineStateSource, SensorStatusSource
-from .config import ProfibusConfig
+from .config import MAX_STATION, ProfibusConfig
 from .slave import ProfibusStation, build_modules
+
+
+class SwitchReading(Protocol):
+    """What the board's address switch showed (board.SwitchReading satisfies it)."""
+
+    value: int
+    levels: tuple[bool, ...]
+
+
+ReadSwitch = Callable[[], SwitchReading]
+
+
+class SwitchAddressError(Exception):
+    """No usable station address on the switch; `reading` is what it showed (None: unread)."""
+
+    def __init__(self, message: str, reading: SwitchReading | None = None) -> None:
+        super().__init__(message)
+        self.reading = reading
+
+
+def address_from_switch(read_switch: ReadSwitch | None) -> SwitchReading:
+    """Read the station address from the board's switch, or say why the slave cannot start:
+    a reading of 126 or 127 is refused rather than answered at (126 is where an unset slave
+    waits for Set_Slave_Add, 127 the broadcast address), and so is a switch that cannot be
+    read: a slave at a wrong address would answer for another station."""
+    if read_switch is None:
+        raise SwitchAddressError(
+            'address = "switch", but this board has no address switch ([board.address_switch]); '
+            f"give the station address 0..{MAX_STATION}"
+        )
+    try:
+        reading = read_switch()
+    except Exception as exc:  # a GPIO line that cannot be requested or read
+        raise SwitchAddressError(f"cannot read the board's address switch: {exc}") from exc
+    if not 0 <= reading.value <= MAX_STATION:
+        meaning = "the default address of an unset slave" if reading.value == 126 else "broadcast"
+        raise SwitchAddressError(
+            f"the board's address switch reads {reading.value}, which is not a station "
+            f"address (0..{MAX_STATION}; {reading.value} is {meaning}): set the switch to "
+            "the station's address, then restart the device or save the [profibus] section "
+            "again",
+            reading,
+        )
+    return reading
+
+
+def not_started(device: Any, reason: str) -> FrontEndUnavailable:
+    """Report a slave that is not started (`esocore run` output and the event log) and give
+    the exception that tells the front ends; the device runs on without PROFIBUS."""
+    message = f"PROFIBUS DP slave not started: {reason}"
+    print(f"esocore: {message}", flush=True)
+    device.log_event("profibus_unavailable", message)
+    return FrontEndUnavailable(message)
 
 
 async def start_profibus(
@@ -85,10 +138,12 @@ async def serve_beside_device(
     config: ProfibusConfig,
     on_device: OnDevice,
     source: MachineStateSource | None = None,
+    address_from: str = "",
 ) -> ProfibusThread | None:
     """For `esocore run`: the slave on its own thread over `device` (runtime.device.Device).
     A port that cannot be opened or modules that do not fit are reported, and the device runs
-    on without PROFIBUS: FrontEndUnavailable says why. None when the slave is off."""
+    on without PROFIBUS: FrontEndUnavailable says why. None when the slave is off.
+    `address_from` says in the start line where the address came from ("address switch")."""
     if not wanted(config):
         return None
     if source is None:
@@ -104,13 +159,11 @@ async def serve_beside_device(
     # from a line that opens but cannot be set up: whatever it is, the device runs on.
     except Exception as exc:
         await thread.stop()
-        message = f"PROFIBUS DP slave not started: {exc}"
-        print(f"esocore: {message}", flush=True)
-        device.log_event("profibus_unavailable", message)
-        raise FrontEndUnavailable(message) from exc
+        raise not_started(device, str(exc)) from exc
+    where = f" (from the {address_from})" if address_from else ""
     print(
         f"esocore: PROFIBUS DP slave on {config.port} at {config.baud} baud 8-E-1, "
-        f"station {config.address}, ident 0x{config.ident_number:04X}, "
+        f"station {config.address}{where}, ident 0x{config.ident_number:04X}, "
         f"{len(station.modules)} modules ({station.input_size} bytes in, "
         f"{len(station.modules)} out)",
         flush=True,

@@ -44,7 +44,7 @@ from ..source import (
     MachineStateSource,
     SensorStatusSource,
 )
-from .config import ProfibusConfig
+from .config import ProfibusConfig, station_address
 from .dp import DpSetup, DpSlave, State
 from .fdl import FdlReceiver, FdlResponder
 from .phy import SerialPhy, bit_time_s, idle_s
@@ -288,14 +288,15 @@ class ProfibusStation:
         self.outputs = Outputs(
             modules, source, config.writes_enabled, on_device or _call_here, log_event
         )
+        address = station_address(config)
         self.dp = DpSlave(
             dp_setup(config, modules),
-            config.address,
+            address,
             on_outputs=self._outputs,
             on_parameters=self.image.apply_parameters,
             on_event=self._event,
         )
-        self.responder = FdlResponder(config.address, self.dp.service)
+        self.responder = FdlResponder(address, self.dp.service)
         self.receiver = FdlReceiver(idle_s(config.baud))
         self.phy = phy or SerialPhy(config.port or "", config.baud, config.rts_direction)
         self.bit_s = bit_time_s(config.baud)
