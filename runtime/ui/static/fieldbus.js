@@ -207,11 +207,22 @@ document.addEventListener("DOMContentLoaded", () => {
 
   // -- PROFIBUS ----------------------------------------------------------------------------
 
+  // The running address, and where it came from when that is the board's switch (with what the
+  // switch reads, also when that reading was refused).
+  function stationAddress(p) {
+    const shown = p.address === null ? "–" : String(p.address);
+    if (p.address_from !== "switch") return shown;
+    return shown + (p.address_switch ? " (switch reads " + p.address_switch.value + ")" : " (from the switch)");
+  }
+
   function fillProfibus(p) {
     const f = profibusForm.elements;
     f.enabled.checked = p.enabled;
     f.port.value = p.port ?? "";
-    f.address.value = p.address;
+    // "switch": the station address is read from the board's DIP switch at each start.
+    f.address_switch.checked = p.address === "switch";
+    f.address.value = p.address === "switch" ? "" : p.address;
+    f.address.disabled = f.address_switch.checked;
     f.baud.value = String(p.baud);
     f.ident_number.value = "0x" + p.ident_number.toString(16).toUpperCase().padStart(4, "0");
     f.writes_enabled.checked = p.writes_enabled;
@@ -243,7 +254,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const modules = rows.map((r) => ({ machine: r.dataset.machine, kind: r.querySelector("select").value })).filter((m) => m.kind);
     const asDefault = profibus.modules === null && modules.length === plant.machines.length &&
       modules.every((m, i) => m.kind === "health" && m.machine === plant.machines[i].id);
-    return { ...profibus, enabled: f.enabled.checked, port: orNull(f.port.value.trim()), address: num(f.address.value),
+    return { ...profibus, enabled: f.enabled.checked, port: orNull(f.port.value.trim()), address: f.address_switch.checked ? "switch" : num(f.address.value),
       baud: Number(f.baud.value), ident_number: ident(f.ident_number.value), writes_enabled: f.writes_enabled.checked,
       require_watchdog: f.require_watchdog.checked, modules: asDefault ? null : modules };
   }
@@ -306,7 +317,7 @@ document.addEventListener("DOMContentLoaded", () => {
     statusLines(document.getElementById("profibus-status"), "PROFIBUS DP", [
       ["State", p.running ? "running" : p.error ? "not running: " + p.error : "off", "profibus-state"],
       ["Serial port", p.port || "–", "profibus-port"],
-      ["Station address", String(p.address), "profibus-address"],
+      ["Station address", stationAddress(p), "profibus-address"],
       ["Baud", String(p.baud), "profibus-baud"],
       ["Ident number", p.ident_hex, "profibus-ident"],
       ["DP state", p.dp_state ? p.dp_state + (p.master !== null ? " (master " + p.master + ")" : "") : "–", "profibus-dp"],
@@ -322,6 +333,9 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   modbusForm.addEventListener("submit", (ev) => { ev.preventDefault(); save("modbus", modbusForm, modbusBody()); });
+  profibusForm.elements.address_switch.addEventListener("change", (ev) => {
+    profibusForm.elements.address.disabled = ev.target.checked;
+  });
   profibusForm.addEventListener("submit", (ev) => { ev.preventDefault(); save("profibus", profibusForm, profibusBody()); });
 
   (async () => {
