@@ -172,8 +172,9 @@ async def fieldbus_status(ctx: Ctx, _: Reader) -> dict[str, Any]:
     the DP state `Wait_Prm` / `Wait_Cfg` / `Data_Exchange` with the master's address while
     running; `address_from` is `config`, `command_line` or `switch`, and with the board's
     address switch `address_switch` is its raw reading: `value` and each line's `levels`,
-    bit 0 first, also when the reading was refused (126, 127)). `settings_from` is `command_line` while `esocore run` flags (`overrides`)
-    still apply, `config` once the section was changed through the API or none were given."""
+    bit 0 first, also when the reading was refused (126, 127)). `settings_from` is
+    `command_line` while `esocore run` flags (`overrides`) still apply, `config` once the
+    section was changed through the API or none were given."""
     if ctx.fieldbus is None:
         raise ApiError(503, "no fieldbus front ends run in this process")
     return await ctx.fieldbus.status()
