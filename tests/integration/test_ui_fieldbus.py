@@ -32,7 +32,7 @@ def device(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ui-fieldbus")
     # A socat pty cannot be opened again once closed (tcsetattr: EINVAL): each station the
     # tests start gets a pair of its own, as if another adapter were plugged in.
-    ptys = [Pty(_mkdir(tmp / f"line-{n}")) for n in range(3)]
+    ptys = [Pty(_mkdir(tmp / f"line-{n}")) for n in range(4)]
     pty = ptys[0]
     config = tmp / "device.toml"
     # The config's port is the one the command line gives, so replacing the command-line
@@ -226,6 +226,25 @@ def test_profibus_ident_modules_and_address_from_the_page(device, page, tmp_path
     assert [m.name for m in gsd.getField("Module")] == ["Motor 1 Health", "Motor 2 Status"]
     saved_config = load_config(config_file(device)).profibus
     assert (saved_config.address, saved_config.ident_number) == (9, 0x0ABC)
+
+
+def test_the_station_address_from_the_boards_switch(device, page):
+    """The simulated board's switch reads 8 (board/sim.toml)."""
+    open_page(page)
+    form = page.locator("#profibus-form")
+    form.locator("[name=port]").fill(device.spare_lines[2])
+    form.locator("[name=address]").fill("17")
+    form.locator("[name=address_switch]").check()
+    expect(form.locator("[name=address]")).to_be_disabled()
+    form.locator("button[type=submit]").click()
+    saved(page, "profibus: restarted, running")
+    expect(status(page, "profibus-address")).to_have_text(re.compile(r"^8 \(switch reads 8\)$"))
+    assert load_config(config_file(device)).profibus.address == "switch"
+    running = device.get("/fieldbus/status").json()["profibus"]
+    assert running["address_from"] == "switch" and running["address_switch"]["value"] == 8
+    page.reload()
+    expect(page.locator("body[data-loaded='1']")).to_have_count(1)
+    expect(form.locator("[name=address_switch]")).to_be_checked()  # the page shows what is saved
 
 
 def test_a_serial_port_that_cannot_be_opened_is_reported_and_the_device_runs_on(device, page):
