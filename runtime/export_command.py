@@ -13,12 +13,12 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
-from .api.formats import FORMATS, RowFormatter, stream
+from .api.formats import FORMATS, Progress, RowFormatter, limit_rows, stream
 from .api.selection import (
     RESOLUTIONS,
     Selection,
@@ -87,12 +87,9 @@ def run(args: argparse.Namespace) -> int:
             if args.quiet
             else store.count_readings(selection.start, selection.end, **selection.store_filters())
         )
-        chunks = store.iter_reading_columns(
-            selection.start, selection.end, chunk_size=CHUNK_ROWS, **selection.store_filters()
-        )
         progress = _ProgressBar(total, draw=not args.quiet)
         started = time.perf_counter()
-        blocks = stream(fmt, chunks, RowFormatter(names, selection.resolution), progress)
+        blocks = export_blocks(store, selection, names, fmt, CHUNK_ROWS, progress=progress)
         written = _write(blocks, args.output)
         progress.finish()
     finally:
@@ -105,6 +102,27 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def export_blocks(
+    store: Any,
+    selection: Selection,
+    names: Mapping[str, str],
+    fmt: str,
+    chunk_rows: int,
+    limit: int | None = None,
+    progress: Progress | None = None,
+) -> Iterator[bytes]:
+    """The export file of `selection` as byte blocks, read from `store` in `chunk_rows`
+    steps and cut after `limit` rows if given. The one code path behind `esocore export` and
+    the API's file downloads (formatted in a child process, runtime.export_child), so both
+    make the same file."""
+    chunks = store.iter_reading_columns(
+        selection.start, selection.end, chunk_size=chunk_rows, **selection.store_filters()
+    )
+    if limit is not None:
+        chunks = limit_rows(chunks, limit)
+    return stream(fmt, chunks, RowFormatter(names, selection.resolution), progress)
 
 
 def _format(given: str | None, output: str) -> str:

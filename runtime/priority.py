@@ -31,3 +31,30 @@ def ask_for_fifo(priority: int) -> bool:
     except (OSError, AttributeError):
         return False
     return True
+
+
+# A file export's child process above the device's own nice value: it formats with whatever
+# CPU the device and the HTTP thread (FRONT_END_NICE_INCREMENT) leave over. The kernel caps a
+# nice value at 19.
+EXPORT_NICE_INCREMENT = 15
+MAX_NICE = 19
+
+
+def export_nice() -> int:
+    """The nice value an export child of this process should run at (the main thread's, that
+    is the device loop's, plus EXPORT_NICE_INCREMENT). The child sets it itself: a fork
+    from the HTTP thread would otherwise inherit only that thread's value."""
+    try:
+        base = os.getpriority(os.PRIO_PROCESS, os.getpid())
+    except (OSError, AttributeError):
+        base = 0
+    return min(MAX_NICE, base + EXPORT_NICE_INCREMENT)
+
+
+def lower_process_priority(nice: int) -> None:
+    """Run this (single-threaded, just started) process at `nice` or lower priority; never
+    raises it, which would need privileges."""
+    with contextlib.suppress(OSError, AttributeError):
+        now = os.getpriority(os.PRIO_PROCESS, 0)
+        if nice > now:
+            os.setpriority(os.PRIO_PROCESS, 0, nice)

@@ -13,6 +13,7 @@ from typing import Any
 from ..catalog import Catalog
 from ..live import LiveState
 from .auth import Authenticator
+from .export_process import ExportRunner
 from .live_stream import StreamHub
 from .response_cache import LiveBodyCache
 
@@ -53,6 +54,7 @@ class ApiContext:
     )
     latest_bodies: LiveBodyCache = field(default_factory=LiveBodyCache)
     streams: StreamHub = field(default_factory=StreamHub)  # GET /stream/
+    exports: ExportRunner = field(default_factory=ExportRunner)  # file downloads' children
     _device: Any = field(default=None, repr=False)
 
     def bind_device(self, device: Any) -> None:

@@ -262,6 +262,29 @@ def chunk_from_rows(rows: list[HistoryRow]) -> ColumnChunk:
     )
 
 
+def limit_rows(chunks: Iterator[ColumnChunk], limit: int) -> Iterator[ColumnChunk]:
+    """At most ``limit`` rows of a chunk stream (stops reading once it has them)."""
+    left = limit
+    for chunk in chunks:
+        if len(chunk) >= left:
+            yield _head(chunk, left)
+            return
+        left -= len(chunk)
+        yield chunk
+
+
+def _head(chunk: ColumnChunk, n: int) -> ColumnChunk:
+    return ColumnChunk(
+        ts=chunk.ts[:n],
+        series_id=chunk.series_id[:n],
+        value=chunk.value[:n],
+        min=chunk.min[:n],
+        max=chunk.max[:n],
+        count=chunk.count[:n],
+        series=chunk.series,
+    )
+
+
 # -- whole files, streamed -------------------------------------------------------------------
 
 Progress = Callable[[int], None]  # rows written so far

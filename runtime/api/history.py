@@ -3,18 +3,19 @@ file. Used by /telemetry/history/ and /telemetry/sensor/{id}/."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 
 from fastapi import Request, Response
-from fastapi.responses import StreamingResponse
 
+from ..export_child import ExportJob
+from ..priority import export_nice
 from ..readings import iso_utc
-from ..store import ColumnChunk, InvalidCursorError
+from ..store import InvalidCursorError
 from .context import ApiContext
 from .errors import ApiError
-from .formats import FORMATS, RowFormatter, chunk_from_rows, format_from_accept, stream
+from .export_process import ExportResponse
+from .formats import FORMATS, RowFormatter, chunk_from_rows, format_from_accept
 from .paging import paging_headers
 from .selection import (
     Selection,
@@ -28,8 +29,8 @@ from .timeparse import TimeParseError, compact, parse_range, zone
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 100_000
-# Rows formatted per step: a step holds the interpreter (the text formats in C loops) for
-# about its length, and FIFO drains on the acquisition thread wait for it (bench_api.py).
+# Rows read and formatted per step in the export's child process; also a Parquet file's
+# row-group size, so changing it changes the bytes of every Parquet download.
 EXPORT_CHUNK_ROWS = 10_000
 
 HISTORY_DESCRIPTION = f"""\
@@ -163,24 +164,27 @@ def history_response(request: Request, ctx: ApiContext, params: HistoryParams) -
 
 def _file_response(
     ctx: ApiContext, selection: Selection, fmt: str, params: HistoryParams
-) -> StreamingResponse:
+) -> ExportResponse:
+    """The whole range as a file, formatted by a child process (runtime.api.export_process):
+    everything a request can get wrong is refused here, before anything is started. The
+    child reads what the store has committed, as the in-process export did: readings still
+    queued in the writer (at most `flush_interval_s`) were never part of an export."""
     if params.cursor is not None:
         raise ApiError(400, "cursor: pages are for JSON; a file holds the whole range already")
     if params.limit is not None and params.limit < 1:
         raise ApiError(400, f"limit: {params.limit} is not a positive number of rows")
-    chunks = ctx.store.iter_reading_columns(
-        selection.start, selection.end, chunk_size=EXPORT_CHUNK_ROWS, **selection.store_filters()
-    )
-    if params.limit is not None:
-        chunks = limit_rows(chunks, params.limit)
-    formatter = RowFormatter(sensor_names(ctx), selection.resolution)
     export = FORMATS[fmt]
-    name = export_filename(selection, export.extension)
-    return StreamingResponse(
-        stream(fmt, chunks, formatter),
-        media_type=export.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    job = ExportJob(
+        data_dir=str(ctx.store.data_dir.resolve()),
+        fmt=fmt,
+        selection=selection,
+        sensor_names=sensor_names(ctx),
+        chunk_rows=EXPORT_CHUNK_ROWS,
+        limit=params.limit,
+        nice=export_nice(),
     )
+    name = export_filename(selection, export.extension)
+    return ExportResponse(ctx.exports, job, export.media_type, name, ctx.log_event)
 
 
 def export_filename(selection: Selection, extension: str) -> str:
@@ -190,27 +194,4 @@ def export_filename(selection: Selection, extension: str) -> str:
     suffix = "" if selection.resolution == "raw" else f"_{selection.resolution}"
     return (
         f"esocore_{scope}_{compact(selection.start)}_{compact(selection.end)}{suffix}.{extension}"
-    )
-
-
-def limit_rows(chunks: Iterator[ColumnChunk], limit: int) -> Iterator[ColumnChunk]:
-    """At most ``limit`` rows of a chunk stream (stops reading once it has them)."""
-    left = limit
-    for chunk in chunks:
-        if len(chunk) >= left:
-            yield _head(chunk, left)
-            return
-        left -= len(chunk)
-        yield chunk
-
-
-def _head(chunk: ColumnChunk, n: int) -> ColumnChunk:
-    return ColumnChunk(
-        ts=chunk.ts[:n],
-        series_id=chunk.series_id[:n],
-        value=chunk.value[:n],
-        min=chunk.min[:n],
-        max=chunk.max[:n],
-        count=chunk.count[:n],
-        series=chunk.series,
     )

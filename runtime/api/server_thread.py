@@ -89,4 +89,5 @@ class ApiThread:
         ctx = getattr(self.app.state, "ctx", None)
         if ctx is not None:
             ctx.streams.close()  # open event streams end within a tick instead of holding on
+            ctx.exports.close()  # export children are killed; their downloads end truncated
         await server.stop()

@@ -17,9 +17,9 @@ from runtime.api.formats import (
     RowFormatter,
     chunk_from_rows,
     format_from_accept,
+    limit_rows,
     stream,
 )
-from runtime.api.history import limit_rows
 from runtime.api.selection import (
     OVERALL_ONLY,
     Selection,
