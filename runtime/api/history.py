@@ -54,7 +54,9 @@ mean, plus `min`, `max`, `count`.
 
 **Files**: `format=csv|json|parquet` (or `Accept: text/csv` /
 `application/vnd.apache.parquet`) streams the *whole* range as a download (no paging;
-`limit` then caps the rows if given).
+`limit` then caps the rows if given). Files are made by a separate process, at most
+two at a time: a third request gets 503 with `Retry-After`. A file that cannot be finished
+ends without its last chunk (an incomplete transfer), never as a complete-looking file.
 
 **Errors**: 400 for an unparseable time, `start_time` after `end_time`, `limit` over
 {MAX_LIMIT}, a bad axis or resolution, a metric the device does not measure, or a cursor
