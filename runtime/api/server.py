@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import uvicorn
 
 from ..errors import UsageError
+from ..ports import standard_or_fallback
 
 PRIVILEGED_PORT = 443
 FALLBACK_PORT = 8443
@@ -47,14 +48,7 @@ def choose_port(host: str, port: int | None, tls: bool) -> int:
         return port
     if not tls:
         return PLAIN_PORT
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, PRIVILEGED_PORT))
-        except OSError:
-            return FALLBACK_PORT
-    return PRIVILEGED_PORT
+    return standard_or_fallback(host, PRIVILEGED_PORT, FALLBACK_PORT)
 
 
 class RunningServer:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import socket
 import time
 from collections.abc import Callable
 from typing import Any
 
 from ..catalog import Catalog
 from ..live import LiveState
+from ..ports import standard_or_fallback
 from .config import ModbusConfig
 from .datamodel import DataModel, OnDevice
 from .registermap import ModbusMapError, RegisterMap, build_register_map
@@ -34,14 +34,7 @@ def choose_port(host: str, port: int | None) -> int:
     """The configured port, else 502 when this process may bind it, else 5020."""
     if port is not None:
         return port
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, PRIVILEGED_PORT))
-        except OSError:
-            return FALLBACK_PORT
-    return PRIVILEGED_PORT
+    return standard_or_fallback(host, PRIVILEGED_PORT, FALLBACK_PORT)
 
 
 class ModbusService:
