@@ -9,17 +9,14 @@ import re
 import shutil
 import struct
 import subprocess
-import threading
 import time
-from pathlib import Path
 
 import minimalmodbus
 import pytest
 
-from runtime.config import default_config_path
-
 from .api_client import Api
 from .device_server import RunningDevice, esocore, free_port, start_device
+from .serial_lines import Pty, sim_config
 
 SENSORS = 6
 READY_TIMEOUT_S = 30.0
@@ -41,42 +38,11 @@ def mbpoll_values(text: str) -> dict[int, str]:
     return {int(m[1]): m[2] for m in re.finditer(r"^\[(\d+)\]:\s+(\S+)", text, re.M)}
 
 
-class Pty:
-    """socat's two connected pseudo-terminals, for as long as the module runs."""
-
-    def __init__(self, directory: Path) -> None:
-        self.a, self.b = str(directory / "ttyA"), str(directory / "ttyB")
-        self.process = subprocess.Popen(
-            ["socat", "-d", "-d", f"pty,raw,echo=0,link={self.a}", f"pty,raw,echo=0,link={self.b}"],
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        ready = threading.Event()
-
-        def watch() -> None:
-            assert self.process.stderr is not None
-            for line in self.process.stderr:
-                if "starting data transfer loop" in line:
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=watch, daemon=True).start()
-        assert ready.wait(10) and self.process.poll() is None, "socat did not start"
-
-    def close(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
-
-
 @pytest.fixture(scope="module")
 def device(tmp_path_factory):
     assert shutil.which("socat"), "socat (Debian package socat) is needed: .ci/bootstrap --test"
     tmp = tmp_path_factory.mktemp("modbus-device")
-    config = tmp / "device.toml"
-    config.write_text(
-        default_config_path("sim").read_text() + '\n[modbus.tcp]\nhost = "127.0.0.1"\n',
-        encoding="utf-8",
-    )
+    config = sim_config(tmp, '\n[modbus.tcp]\nhost = "127.0.0.1"\n')
     pty = Pty(tmp)
     port = free_port()
     running = start_device(

@@ -17,13 +17,12 @@ import pytest
 from pyprofibus.dp import DpTelegram_SlaveDiag_Req
 from pyprofibus.fdl import FdlFCB, FdlTelegram
 
-from runtime.config import default_config_path
 from runtime.fieldbus.profibus import dp as dpl
 
 from .api_client import Api
 from .device_server import RunningDevice, esocore, start_device
 from .profibus_master import MASTER_ADDRESS, Master, write_ini
-from .test_modbus_device import Pty
+from .serial_lines import Pty, sim_config
 
 STATION = 8
 MODULES = ["Motor 1 Health", "Motor 2 Health"]
@@ -39,11 +38,7 @@ BEARING_OUTER_RACE = 130  # alert code (docs/alerts.md)
 def device(tmp_path_factory):
     assert shutil.which("socat"), "socat (Debian package socat) is needed: .ci/bootstrap --test"
     tmp = tmp_path_factory.mktemp("profibus-device")
-    config = tmp / "device.toml"
-    config.write_text(
-        default_config_path("sim").read_text() + "\n[profibus]\nwrites_enabled = true\n",
-        encoding="utf-8",
-    )
+    config = sim_config(tmp, "\n[profibus]\nwrites_enabled = true\n")
     pty = Pty(tmp)
     running = start_device(tmp, "--config", str(config), "--profibus-port", pty.a)
     api = Api(running)

@@ -20,7 +20,7 @@ from .api_client import Api
 from .device_server import esocore, start_device
 from .event_log import wait_for_events
 from .profibus_master import Master, write_ini
-from .test_modbus_device import Pty
+from .serial_lines import Pty
 
 SWITCH_ADDRESS = 21
 MODULES = ["Motor 1 Health", "Motor 2 Health"]

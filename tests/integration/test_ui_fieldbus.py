@@ -19,7 +19,7 @@ from runtime.config import default_config_path, load_config
 from .browser_ui import OPERATOR, logged_in, shot, ui_device
 from .device_server import free_port
 from .event_log import wait_for_events
-from .test_modbus_device import Pty
+from .serial_lines import Pty
 
 ATTEMPTS = 20  # reads tried until one falls between two publications
 MBPOLL_TIMEOUT_S = 10.0
