@@ -173,11 +173,7 @@ def password_page(request: Request) -> Response:
 
 @router.get("/")
 def dashboard(request: Request) -> Response:
-    session = _gate(request)
-    if isinstance(session, Response):
-        return session
-    machines = request.app.state.ctx.catalog.machines
-    return _render(request, "dashboard.html", "dashboard", "Dashboard", session, machines=machines)
+    return _plant_page(request, "dashboard", "Dashboard")
 
 
 @router.get("/machines/{machine_id}")
@@ -254,11 +250,16 @@ def _thresholds(machine: Any) -> dict[str, list[dict[str, Any]]]:
 
 @router.get("/alerts")
 def alerts_page(request: Request) -> Response:
+    return _plant_page(request, "alerts", "Alerts")
+
+
+def _plant_page(request: Request, page: str, title: str) -> Response:
+    """A page over all machines (template `<page>.html`), for every role."""
     session = _gate(request)
     if isinstance(session, Response):
         return session
     machines = request.app.state.ctx.catalog.machines
-    return _render(request, "alerts.html", "alerts", "Alerts", session, machines=machines)
+    return _render(request, f"{page}.html", page, title, session, machines=machines)
 
 
 @router.get("/export")
