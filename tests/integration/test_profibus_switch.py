@@ -8,7 +8,6 @@ keeps monitoring. `esocore gsd` still writes the GSD for such a config."""
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -21,12 +20,12 @@ from .device_server import esocore, start_device
 from .event_log import wait_for_events
 from .profibus_master import Master, write_ini
 from .serial_lines import Pty
+from .waiting import wait_until
 
 SWITCH_ADDRESS = 21
 MODULES = ["Motor 1 Health", "Motor 2 Health"]
 READY_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 10.0
-POLL_S = 0.1
 
 
 def write_setup(tmp: Path, switch_value: int) -> tuple[Path, Path]:
@@ -46,16 +45,13 @@ def write_setup(tmp: Path, switch_value: int) -> tuple[Path, Path]:
 
 
 def wait_for_line(running, text: str, timeout: float = READY_TIMEOUT_S) -> str:
-    """The first line of the device's output containing `text` (bounded polling)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        for line in list(running.output):
-            if text in line:
-                return line
-        assert running.process.poll() is None and time.monotonic() < deadline, "\n".join(
-            running.output
-        )
-        time.sleep(POLL_S)
+    """The first line of the device's output containing `text` (the device must keep running)."""
+
+    def found() -> str | None:
+        assert running.process.poll() is None, "\n".join(running.output)
+        return next((line for line in list(running.output) if text in line), None)
+
+    return wait_until(found, timeout)
 
 
 @pytest.fixture
@@ -130,10 +126,9 @@ def test_a_switch_reading_126_is_refused_and_the_device_runs_on(tmp_path, pty):
             running.data_dir,
             lambda e: e["kind"] == "profibus_unavailable" and reason in e["message"],
         )
-        deadline = time.monotonic() + READY_TIMEOUT_S  # monitoring goes on
-        while len(api.get("/telemetry/").json()) < 6:
-            assert time.monotonic() < deadline and running.process.poll() is None
-            time.sleep(POLL_S)
+        # Monitoring goes on.
+        wait_until(lambda: len(api.get("/telemetry/").json()) >= 6, READY_TIMEOUT_S)
+        assert running.process.poll() is None
     finally:
         api.close()
         assert running.stop() == 0
